@@ -1,0 +1,222 @@
+"""Pandera models: the contract of every table the pipeline writes.
+
+The same models (1) validate each frame before it is written, (2) give the DuckDB column types
+(so an all-NULL first write never creates a column of type NULL), (3) publish
+``dagster/column_schema`` metadata and (4) generate docs/tables.md. Change a column's meaning
+here and everywhere follows; never change it silently.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+DATE = {"sql_type": "DATE"}
+
+
+def _date(description: str, nullable: bool = False) -> object:
+    return pa.Field(nullable=nullable, description=description, metadata=DATE)
+
+
+class _Base(pa.DataFrameModel):
+    class Config:
+        strict = True  # an unexpected column is a contract change, not something to pass along
+        coerce = True
+
+
+# ----------------------------------------------------------------------------------------- raw
+class RawOrders(_Base):
+    """One row per order (an invoice or a purchase line), partitioned by month of ``order_ts``."""
+
+    order_id: Series[str] = pa.Field(unique=True, description="Order (invoice) identifier, unique per source.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier as written in the source (normalised: no '.0').")
+    order_ts: Series[pd.Timestamp] = pa.Field(description="Order timestamp, naive, in the source's local time; earliest line of the order.")
+    order_date: Series[pd.Timestamp] = _date("Calendar day of order_ts.")
+    order_type: Series[str] = pa.Field(isin=["purchase", "cancellation"], description="'purchase', or 'cancellation' (a negative order that reverses earlier purchases).")
+    amount: Series[float] = pa.Field(description="Net product revenue of the order (sum of quantity x unit price of product lines); negative for cancellations.")
+    quantity: Series[int] = pa.Field(description="Sum of item quantities (negative for cancellations).")
+    line_count: Series[int] = pa.Field(ge=1, description="Source lines folded into this order.")
+    country: Series[str] = pa.Field(nullable=True, description="Country on the order, where the source has one.")
+    source: Series[str] = pa.Field(description="Dataset profile the row came from.")
+    source_row: Series[int] = pa.Field(ge=1, description="1-based data row number (header excluded) of the order's first line in the source file.")
+
+
+class RawCustomers(_Base):
+    """One row per customer, partitioned by the month the customer first appears."""
+
+    customer_id: Series[str] = pa.Field(unique=True, description="Customer identifier.")
+    first_seen_date: Series[pd.Timestamp] = _date("Day of the customer's first order of any type.")
+    acquisition_date: Series[pd.Timestamp] = _date("Day of the first purchase; NULL for customers seen only through cancellations of purchases made before the data starts.", nullable=True)
+    acquisition_channel: Series[str] = pa.Field(nullable=True, description="Marketing channel of acquisition; NULL where the source does not say.")
+    plan_type: Series[str] = pa.Field(nullable=True, description="Subscription plan; NULL for order-only businesses.")
+    country: Series[str] = pa.Field(nullable=True, description="Country of the customer's first order.")
+    source: Series[str] = pa.Field(description="Dataset profile the row came from.")
+
+
+class LoadLog(_Base):
+    """One row per source x monthly partition load. Counts reconcile:
+    rows_read = rows_accepted + rows_quarantined + rows_excluded and
+    rows_accepted = orders_written + rows_aggregated."""
+
+    source: Series[str] = pa.Field(description="Dataset profile.")
+    source_file: Series[str] = pa.Field(description="File the rows were read from.")
+    partition_month: Series[pd.Timestamp] = _date("First day of the partition's month.")
+    rows_read: Series[int] = pa.Field(ge=0, description="Source rows (lines) belonging to this month.")
+    rows_accepted: Series[int] = pa.Field(ge=0, description="Rows that passed every rule and went into raw.orders.")
+    rows_quarantined: Series[int] = pa.Field(ge=0, description="Rows written to quarantine.orders with a reason.")
+    rows_excluded: Series[int] = pa.Field(ge=0, description="Rows removed by a documented business rule (see excluded_by_rule).")
+    excluded_by_rule: Series[str] = pa.Field(description="JSON object: rule name -> rows excluded by it.")
+    rows_aggregated: Series[int] = pa.Field(ge=0, description="Accepted rows folded into an order together with another row (accepted lines - orders).")
+    orders_written: Series[int] = pa.Field(ge=0, description="Rows written to raw.orders.")
+    loaded_at: Series[pd.Timestamp] = pa.Field(description="Audit: when the load ran (UTC). The only column that differs between two loads of the same data.")
+
+
+class QuarantineOrders(_Base):
+    """Source rows rejected by validation, with the reason; nothing is dropped silently."""
+
+    source: Series[str] = pa.Field(description="Dataset profile.")
+    source_row: Series[int] = pa.Field(ge=1, description="1-based data row number in the source file.")
+    partition_month: Series[pd.Timestamp] = _date("Month the row was loaded with (month of its order; the first partition when its date is unreadable).")
+    reason: Series[str] = pa.Field(description="Every failed rule for this row, '; '-separated, naming the column and the value.")
+    customer_id: Series[str] = pa.Field(nullable=True, description="Customer id as written, if any.")
+    raw_record: Series[str] = pa.Field(description="The source row as JSON of its original text fields.")
+    loaded_at: Series[pd.Timestamp] = pa.Field(description="Audit: when the load ran (UTC).")
+
+
+# ----------------------------------------------------------------------------------- analytics
+class Customer360(_Base):
+    """Order-based customer profile, one row per customer seen by the as-of date."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date: everything up to the end of this day is seen, nothing after.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    acquisition_date: Series[pd.Timestamp] = _date("Day of the first purchase (NULL if only cancellations are seen).", nullable=True)
+    acquisition_channel: Series[str] = pa.Field(nullable=True, description="Acquisition channel where the source knows it.")
+    plan_type: Series[str] = pa.Field(nullable=True, description="Subscription plan where the business has one.")
+    country: Series[str] = pa.Field(nullable=True, description="Country of the first order.")
+    total_orders: Series[int] = pa.Field(ge=0, description="Purchase orders (cancellations not counted).")
+    cancelled_orders: Series[int] = pa.Field(ge=0, description="Cancellation orders.")
+    gross_revenue: Series[float] = pa.Field(description="Sum of purchase order amounts.")
+    cancelled_revenue: Series[float] = pa.Field(le=0, description="Sum of cancellation amounts (<= 0).")
+    total_revenue: Series[float] = pa.Field(description="Net revenue: gross_revenue + cancelled_revenue. Sums to raw.orders.amount up to the as-of date.")
+    avg_order_value: Series[float] = pa.Field(nullable=True, description="gross_revenue / total_orders; NULL without purchases.")
+    first_order_date: Series[pd.Timestamp] = _date("Day of the first purchase.", nullable=True)
+    last_order_date: Series[pd.Timestamp] = _date("Day of the latest purchase.", nullable=True)
+    days_since_last_order: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="as_of_date - last_order_date in days.")
+    tenure_days: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="as_of_date - first_order_date in days.")
+    orders_last_90d: Series[int] = pa.Field(ge=0, description="Purchase orders in the 90 days ending at as_of_date.")
+    revenue_last_90d: Series[float] = pa.Field(description="Net revenue in the 90 days ending at as_of_date.")
+
+
+class Rfm(_Base):
+    """RFM scores of customers with at least one purchase, 5 best on every axis, ties share a score."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    recency_days: Series[int] = pa.Field(ge=0, description="Days from the last purchase to as_of_date.")
+    frequency: Series[int] = pa.Field(ge=1, description="Purchase orders.")
+    monetary: Series[float] = pa.Field(description="Net revenue (purchases less cancellations).")
+    r_score: Series[int] = pa.Field(ge=1, le=5, description="Recency quintile score, 5 = most recent.")
+    f_score: Series[int] = pa.Field(ge=1, le=5, description="Frequency quintile score, 5 = most orders.")
+    m_score: Series[int] = pa.Field(ge=1, le=5, description="Monetary quintile score, 5 = highest net revenue.")
+    rfm_code: Series[str] = pa.Field(str_matches=r"^[1-5]{3}$", description="r, f and m scores as a 3-character code, e.g. '545'.")
+    rfm_total: Series[int] = pa.Field(ge=3, le=15, description="r_score + f_score + m_score.")
+    segment: Series[str] = pa.Field(description="Segment from analytics.rfm_segment_map.")
+    recommended_action: Series[str] = pa.Field(description="What to do with the segment.")
+
+
+class RfmSegmentMap(_Base):
+    """All 125 (r, f, m) score triples and the one segment each maps to."""
+
+    r_score: Series[int] = pa.Field(ge=1, le=5, description="Recency score.")
+    f_score: Series[int] = pa.Field(ge=1, le=5, description="Frequency score.")
+    m_score: Series[int] = pa.Field(ge=1, le=5, description="Monetary score.")
+    segment: Series[str] = pa.Field(description="Segment name.")
+    recommended_action: Series[str] = pa.Field(description="What to do with the segment.")
+    rule: Series[str] = pa.Field(description="The rule (first match in order) that assigned the segment.")
+
+
+class CohortRetention(_Base):
+    """Monthly acquisition cohorts x months since acquisition, the full grid as of a snapshot."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    cohort_month: Series[pd.Timestamp] = _date("Month of the customers' first purchase (first day).")
+    period_number: Series[int] = pa.Field(ge=0, description="Calendar months since cohort_month (0 = acquisition month).")
+    period_month: Series[pd.Timestamp] = _date("cohort_month + period_number months.")
+    cohort_customers: Series[int] = pa.Field(ge=1, description="Customers acquired in cohort_month.")
+    active_customers: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="Cohort customers with a purchase in period_month; 0 when observed and empty, NULL when not observable yet.")
+    retention_rate: Series[float] = pa.Field(nullable=True, ge=0, le=1, description="active_customers / cohort_customers; NULL when not observable.")
+    revenue: Series[float] = pa.Field(nullable=True, description="Net revenue of the cohort in period_month; NULL when not observable.")
+    revenue_retention_rate: Series[float] = pa.Field(nullable=True, description="revenue / revenue of period 0; NULL when not observable or period 0 revenue is not positive.")
+    is_observable: Series[bool] = pa.Field(description="period_month is on or before the as-of month.")
+    is_complete_period: Series[bool] = pa.Field(description="The whole period_month is observed (false for the partial month at the end of the data and for unobservable cells).")
+
+
+class Clv(_Base):
+    """Customer lifetime value per customer and snapshot."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date; every cash flow is valued at this date.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    historical_revenue: Series[float] = pa.Field(description="Undiscounted net revenue up to as_of_date.")
+    historical_value: Series[float] = pa.Field(description="Net revenue compounded to as_of_date at annual_discount_rate: sum of amount x (1 + rate)^(years from order to as-of).")
+    annual_discount_rate: Series[float] = pa.Field(ge=0, description="Annual rate used for historical_value.")
+
+
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "raw.orders": RawOrders,
+    "raw.customers": RawCustomers,
+    "raw.load_log": LoadLog,
+    "quarantine.orders": QuarantineOrders,
+    "analytics.customer_360": Customer360,
+    "analytics.rfm": Rfm,
+    "analytics.rfm_segment_map": RfmSegmentMap,
+    "analytics.cohort_retention": CohortRetention,
+    "analytics.clv": Clv,
+}
+
+_SQL_TYPES = {
+    "str": "VARCHAR",
+    "int64": "BIGINT",
+    "Int64": "BIGINT",
+    "float64": "DOUBLE",
+    "bool": "BOOLEAN",
+    "datetime64[ns]": "TIMESTAMP",
+}
+
+
+def sql_columns(model: type[pa.DataFrameModel]) -> dict[str, str]:
+    """Column name -> DuckDB type, in contract order."""
+    out = {}
+    for name, col in model.to_schema().columns.items():
+        sql_type = (col.metadata or {}).get("sql_type") or _SQL_TYPES[str(col.dtype)]
+        out[name] = sql_type
+    return out
+
+
+def model_for(table: str) -> type[pa.DataFrameModel]:
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise KeyError(f"no pandera contract for table {table!r}; add it to schemas.TABLES") from None
+
+
+def validate(frame: pd.DataFrame, model: type[pa.DataFrameModel], what: str) -> pd.DataFrame:
+    """Validate lazily (every failure reported at once) and return the coerced frame."""
+    try:
+        return model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.head(20).to_string()
+        raise ValueError(f"{what} violates its contract {model.__name__} ({len(err.failure_cases)} failures):\n{cases}") from err
+
+
+def describe_tables_markdown() -> str:
+    """The consumer table reference (docs/tables.md), generated from the models above."""
+    lines = ["# Table reference", "", "Generated from `customer_pipeline/schemas.py` by "
+             "`python -m customer_pipeline.docs`; do not edit by hand.", ""]
+    for table, model in TABLES.items():
+        lines += [f"## `{table}`", "", (model.__doc__ or "").strip().replace("\n    ", " "), "",
+                  "| column | type | nullable | meaning |", "|---|---|---|---|"]
+        types = sql_columns(model)
+        for name, col in model.to_schema().columns.items():
+            lines.append(f"| `{name}` | {types[name]} | {'yes' if col.nullable else 'no'} | {col.description or ''} |")
+        lines.append("")
+    return "\n".join(lines)

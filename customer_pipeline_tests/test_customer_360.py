@@ -1,0 +1,41 @@
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from customer_pipeline.analytics.customer_360 import customer_360
+from customer_pipeline_tests.conftest import connection_with_orders
+
+
+def test_hand_worked_profile():
+    con = connection_with_orders([
+        ("A", "2021-01-01 10:00", 100), ("A", "2021-03-01", 50), ("A", "2021-03-05", -20),
+        ("B", "2021-03-30 23:59", 10), ("B", "2021-04-01", 999),  # after as-of
+        ("C", "2021-02-01", -5),  # only a cancellation (of a purchase before the data starts)
+    ])
+    out = customer_360(con, date(2021, 3, 31), customers=None).set_index("customer_id")
+    a = out.loc["A"]
+    assert (a.total_orders, a.cancelled_orders) == (2, 1)
+    assert (a.gross_revenue, a.cancelled_revenue, a.total_revenue) == (150, -20, 130)
+    assert a.avg_order_value == 75
+    assert a.first_order_date == pd.Timestamp("2021-01-01") and a.last_order_date == pd.Timestamp("2021-03-01")
+    assert a.days_since_last_order == 30 and a.tenure_days == 89
+    assert a.orders_last_90d == 2  # 2021-01-01 is 89 days before as-of
+    b = out.loc["B"]
+    assert b.total_orders == 1 and b.total_revenue == 10 and b.days_since_last_order == 1
+    c = out.loc["C"]
+    assert c.total_orders == 0 and pd.isna(c.avg_order_value) and pd.isna(c.days_since_last_order)
+    assert out["total_revenue"].sum() == pytest.approx(135)
+
+
+def test_revenue_reconciles_with_orders_on_cdnow_for_every_month(cdnow_orders):
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA raw")
+    con.register("_o", cdnow_orders)
+    con.execute("CREATE TABLE raw.orders AS SELECT * FROM _o")
+    for month_end in pd.date_range("1997-01-31", "1998-06-30", freq="ME"):
+        out = customer_360(con, month_end.date(), customers=None)
+        expected = cdnow_orders.loc[cdnow_orders["order_ts"] <= month_end, "amount"].sum()
+        assert out["total_revenue"].sum() == pytest.approx(expected, rel=1e-12)
+    assert len(out) == 23570

@@ -1,0 +1,118 @@
+"""End to end: the CLI materialises every asset and partition of a profile into a fresh database."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from customer_pipeline.settings import PROJECT_ROOT
+
+ANALYTICS = ["customer_360", "rfm", "cohort_retention", "clv"]
+AUDIT_COLUMNS = {"loaded_at"}
+
+
+def run_cli(db: Path, dataset: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUSTOMER_PIPELINE_DB": str(db), "CUSTOMER_PIPELINE_DATASET": dataset}
+    env.pop("DAGSTER_HOME", None)  # ephemeral instance: the test leaves no run history behind
+    proc = subprocess.run([sys.executable, "-m", "customer_pipeline.cli", "run", "--dataset", dataset, *args],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+def checksums(db: Path) -> dict[str, tuple]:
+    """Row count and an order-independent digest of every table, audit columns left out."""
+    out = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for schema, name in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall():
+            cols = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=? "
+                                              "AND table_name=? ORDER BY ordinal_position", [schema, name]).fetchall()
+                    if c not in AUDIT_COLUMNS]
+            sel = ", ".join(f'"{c}"' for c in cols)
+            out[f"{schema}.{name}"] = con.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
+                f"(SELECT CAST(ROW({sel}) AS VARCHAR) AS r FROM \"{schema}\".\"{name}\")").fetchone()
+    return out
+
+
+@pytest.fixture(scope="module")
+def cdnow_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("cdnow") / "cdnow.duckdb"
+    proc = run_cli(db, "cdnow")
+    assert "materialised every asset for 18 partitions" in proc.stdout
+    return db
+
+
+def test_cdnow_fills_every_table_for_all_18_partitions(cdnow_db):
+    with duckdb.connect(str(cdnow_db), read_only=True) as con:
+        for t in ANALYTICS:
+            assert con.execute(f"SELECT count(DISTINCT as_of_date) FROM analytics.{t}").fetchone()[0] == 18, t
+        assert con.execute("SELECT count(*), sum(rows_read) FROM raw.load_log").fetchone() == (18, 69_659)
+        assert con.execute("SELECT count(*) FROM raw.orders").fetchone()[0] == 69_659
+        assert con.execute("SELECT count(*) FROM raw.customers").fetchone()[0] == 23_570
+        assert con.execute("SELECT count(*) FROM analytics.rfm_segment_map").fetchone()[0] == 125
+        assert con.execute("SELECT max(as_of_date) FROM analytics.customer_360").fetchone()[0] == pd.Timestamp("1998-06-30").date()
+        # the most recent buyer of the last snapshot is an R5, the biggest spender an M5
+        top = con.execute("""SELECT min(r_score) FILTER (WHERE recency_days = (SELECT min(recency_days) FROM analytics.rfm WHERE as_of_date = '1998-06-30')),
+                                    min(m_score) FILTER (WHERE monetary = (SELECT max(monetary) FROM analytics.rfm WHERE as_of_date = '1998-06-30'))
+                             FROM analytics.rfm WHERE as_of_date = '1998-06-30'""").fetchone()
+        assert top == (5, 5)
+
+
+def test_cdnow_customer_360_revenue_reconciles_with_raw_orders_for_every_snapshot(cdnow_db):
+    with duckdb.connect(str(cdnow_db), read_only=True) as con:
+        rows = con.execute("""
+            SELECT c.as_of_date, c.revenue,
+                   (SELECT sum(amount) FROM raw.orders o WHERE o.order_date <= c.as_of_date) AS raw_revenue
+            FROM (SELECT as_of_date, sum(total_revenue) AS revenue FROM analytics.customer_360 GROUP BY 1) c""").fetchall()
+    assert len(rows) == 18
+    for as_of, revenue, raw_revenue in rows:
+        assert revenue == pytest.approx(raw_revenue, rel=1e-12), as_of
+
+
+def test_rerunning_partitions_changes_no_table(cdnow_db):
+    before = checksums(cdnow_db)
+    run_cli(cdnow_db, "cdnow", "--partition", "1997-03-01", "--partition", "1998-06-01")
+    assert checksums(cdnow_db) == before
+
+
+def test_online_retail_profile_fills_its_own_database(tmp_path_factory, online_retail_file):
+    db = tmp_path_factory.mktemp("retail") / "online_retail.duckdb"
+    run_cli(db, "online_retail")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(rows_read), sum(rows_accepted + rows_quarantined + rows_excluded) "
+                           "FROM raw.load_log").fetchone() == (13, 541_909, 541_909)
+        assert con.execute("SELECT count(*) FROM quarantine.orders").fetchone()[0] == \
+            con.execute("SELECT sum(rows_quarantined) FROM raw.load_log").fetchone()[0]
+        for t in ANALYTICS:
+            assert con.execute(f"SELECT count(DISTINCT as_of_date) FROM analytics.{t}").fetchone()[0] == 13, t
+        # the data ends on 2011-12-09: the last snapshot is as of that day and December 2011 is flagged partial
+        assert con.execute("SELECT max(as_of_date) FROM analytics.cohort_retention").fetchone()[0] == pd.Timestamp("2011-12-09").date()
+        flags = con.execute("""SELECT DISTINCT is_complete_period FROM analytics.cohort_retention
+                               WHERE as_of_date = '2011-12-09' AND period_month = '2011-12-01'""").fetchall()
+        assert flags == [(False,)]
+        gap = con.execute("""SELECT max(abs(c.revenue - (SELECT sum(amount) FROM raw.orders o WHERE o.order_date <= c.as_of_date)))
+                             FROM (SELECT as_of_date, sum(total_revenue) AS revenue FROM analytics.customer_360 GROUP BY 1) c""").fetchone()[0]
+        assert gap < 1e-6
+
+
+def test_definitions_load_and_validate():
+    import dagster as dg
+
+    from customer_pipeline.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert {"raw/orders", "raw/customers", "raw/load_log", "quarantine/orders", "analytics/customer_360",
+            "analytics/rfm", "analytics/rfm_segment_map", "analytics/cohort_retention", "analytics/clv"} <= keys
+    for key in repo.asset_graph.get_all_asset_keys():
+        node = repo.asset_graph.get(key)
+        assert node.description, key
+        assert "dagster/column_schema" in node.metadata, key
+    assert defs.get_schedule_def("nightly_refresh")
