@@ -52,10 +52,10 @@ def run(dataset: str | None, only: list[str] | None = None) -> int:
         keys = [k for k in keys if k in only]
     print(f"dataset {prof.name}: {len(keys)} monthly partitions {keys[0]} .. {keys[-1]}", flush=True)
     t0 = time.monotonic()
-    result = defs.get_job_def("reference_job").execute_in_process(instance=instance, run_config=QUIET)
+    result = defs.resolve_job_def("reference_job").execute_in_process(instance=instance, run_config=QUIET)
     if not result.success:
         return 1
-    main = defs.get_job_def("main_job")
+    main = defs.resolve_job_def("main_job")
     for key in keys:
         t = time.monotonic()
         result = main.execute_in_process(partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET)

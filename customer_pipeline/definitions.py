@@ -6,12 +6,15 @@ partition window and the database file (data/<dataset>.duckdb unless CUSTOMER_PI
 
 import dagster as dg
 
-from customer_pipeline.assets import analytics, raw
+from customer_pipeline.assets import analytics, churn, raw
 from customer_pipeline.assets.common import partitions_def, profile
 from customer_pipeline.settings import database_path
 from customer_pipeline.storage.io_manager import DuckDBContractIOManager, Warehouse
 
-PARTITIONED_ASSETS = [raw.load_orders, analytics.customer_360, analytics.rfm, analytics.cohort_retention, analytics.clv]
+PARTITIONED_ASSETS = [
+    raw.load_sources, analytics.customer_360, analytics.rfm, analytics.cohort_retention, analytics.clv,
+    churn.churn_features, churn.churn_model, churn.health_scores,
+]
 REFERENCE_ASSETS = [analytics.rfm_segment_map]
 
 main_job = dg.define_asset_job(

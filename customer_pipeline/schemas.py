@@ -59,6 +59,7 @@ class LoadLog(_Base):
     rows_accepted = orders_written + rows_aggregated."""
 
     source: Series[str] = pa.Field(description="Dataset profile.")
+    source_table: Series[str] = pa.Field(description="Source table the counts are for ('orders' for the order ledger).")
     source_file: Series[str] = pa.Field(description="File the rows were read from.")
     partition_month: Series[pd.Timestamp] = _date("First day of the partition's month.")
     rows_read: Series[int] = pa.Field(ge=0, description="Source rows (lines) belonging to this month.")
@@ -81,6 +82,82 @@ class QuarantineOrders(_Base):
     customer_id: Series[str] = pa.Field(nullable=True, description="Customer id as written, if any.")
     raw_record: Series[str] = pa.Field(description="The source row as JSON of its original text fields.")
     loaded_at: Series[pd.Timestamp] = pa.Field(description="Audit: when the load ran (UTC).")
+
+
+class SaasQuarantine(_Base):
+    """Rows of the subscription tables (subscriptions, usage, tickets, NPS, ...) that failed their contract."""
+
+    source: Series[str] = pa.Field(description="Dataset profile.")
+    source_table: Series[str] = pa.Field(description="Which source table the row came from.")
+    source_row: Series[int] = pa.Field(ge=1, description="1-based row number within the source table.")
+    partition_month: Series[pd.Timestamp] = _date("Month the row was loaded with.")
+    reason: Series[str] = pa.Field(description="Every failed rule for this row.")
+    customer_id: Series[str] = pa.Field(nullable=True, description="Customer id as written, if any.")
+    raw_record: Series[str] = pa.Field(description="The source row as JSON.")
+    loaded_at: Series[pd.Timestamp] = pa.Field(description="Audit: when the load ran (UTC).")
+
+
+class RawSubscriptions(_Base):
+    """Subscriptions, partitioned by month of start_date. end_date is the first day without service."""
+
+    subscription_id: Series[str] = pa.Field(unique=True, description="Subscription identifier.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    plan_type: Series[str] = pa.Field(description="Plan (basic, pro, enterprise).")
+    contract_type: Series[str] = pa.Field(isin=["monthly", "annual"], description="'monthly' (month-to-month) or 'annual'.")
+    start_date: Series[pd.Timestamp] = pa.Field(description="First day of service.")
+    end_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="First day without service (cancellation effective); NULL while active.")
+    contract_end_date: Series[pd.Timestamp] = pa.Field(description="End of the last committed term, as known at the end of the data (not point-in-time).")
+    mrr: Series[float] = pa.Field(ge=0, description="Monthly recurring revenue at start.")
+
+
+class RawMrrChanges(_Base):
+    """MRR event log, partitioned by month of effective_date: the MRR in force is the latest mrr_after."""
+
+    change_id: Series[str] = pa.Field(unique=True, description="Change identifier.")
+    subscription_id: Series[str] = pa.Field(description="Subscription changed.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    effective_date: Series[pd.Timestamp] = pa.Field(description="When the change takes effect.")
+    change_type: Series[str] = pa.Field(isin=["new", "expansion", "contraction", "churn"], description="new, expansion, contraction or churn.")
+    mrr_before: Series[float] = pa.Field(ge=0, description="MRR before the change.")
+    mrr_after: Series[float] = pa.Field(ge=0, description="MRR after the change.")
+    mrr_delta: Series[float] = pa.Field(description="mrr_after - mrr_before.")
+
+
+class RawUsageDaily(_Base):
+    """Product usage per customer and active day, partitioned by month of usage_date (no row = no activity)."""
+
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    usage_date: Series[pd.Timestamp] = pa.Field(description="Day of activity.")
+    logins: Series[int] = pa.Field(ge=0, description="Logins that day.")
+    features_used: Series[int] = pa.Field(ge=0, description="Distinct product features used that day.")
+    sessions: Series[int] = pa.Field(ge=0, description="Sessions that day.")
+
+
+class RawSupportTickets(_Base):
+    """Support tickets, partitioned by month opened."""
+
+    ticket_id: Series[str] = pa.Field(unique=True, description="Ticket identifier.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    opened_at: Series[pd.Timestamp] = pa.Field(description="When the ticket was opened.")
+    closed_at: Series[pd.Timestamp] = pa.Field(nullable=True, description="When it was closed; NULL if still open at the end of the data.")
+    priority: Series[str] = pa.Field(isin=["low", "normal", "high", "urgent"], description="Priority.")
+
+
+class RawNpsResponses(_Base):
+    """NPS survey answers, one per person and answer (0-10), partitioned by month answered."""
+
+    response_id: Series[str] = pa.Field(unique=True, description="Response identifier.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    responded_at: Series[pd.Timestamp] = pa.Field(description="When answered.")
+    score: Series[int] = pa.Field(ge=0, le=10, description="Answer 0-10 (0-6 detractor, 7-8 passive, 9-10 promoter).")
+
+
+class RawMarketingSpend(_Base):
+    """Marketing spend by month and acquisition channel."""
+
+    month: Series[pd.Timestamp] = _date("First day of the month.")
+    channel: Series[str] = pa.Field(description="Acquisition channel.")
+    spend: Series[float] = pa.Field(ge=0, description="Spend in the month.")
 
 
 # ----------------------------------------------------------------------------------- analytics
@@ -161,6 +238,103 @@ class Clv(_Base):
     annual_discount_rate: Series[float] = pa.Field(ge=0, description="Annual rate used for historical_value.")
 
 
+def _num(description: str) -> object:
+    return pa.Field(nullable=True, description=description)
+
+
+class ChurnFeatures(_Base):
+    """Point-in-time churn features, one row per customer active at as_of_date; data after as-of is never used.
+    Subscription columns are NULL for orders-only datasets; NULL means no data, never an imputed value."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    days_since_last_login: Series[float] = _num("Days since the last login.")
+    logins_last_30d: Series[float] = _num("Logins in the 30 days to as-of.")
+    logins_prev_30d: Series[float] = _num("Logins in the 30 days before those.")
+    login_trend: Series[float] = _num("Relative change of logins, last 30 d vs previous 30 d (-1 = fell to zero, capped at +3).")
+    features_used_last_30d: Series[float] = _num("Mean distinct features used per active day, last 30 days.")
+    open_tickets: Series[float] = _num("Support tickets open at as-of.")
+    tickets_last_90d: Series[float] = _num("Tickets opened in the last 90 days.")
+    days_since_last_nps: Series[float] = _num("Days since the last NPS answer.")
+    last_nps_score: Series[float] = _num("Last NPS answer 0-10; NULL when never answered.")
+    last_nps_state: Series[str] = pa.Field(nullable=True, description="promoter, passive, detractor or none (never answered: its own state, not imputed).")
+    is_monthly_contract: Series[float] = _num("1 for month-to-month, 0 for annual.")
+    contract_months_remaining: Series[float] = _num("Months to the end of the committed term.")
+    plan_age_months: Series[float] = _num("Months since the subscription started.")
+    mrr: Series[float] = _num("MRR in force at as-of.")
+    mrr_change_pct_90d: Series[float] = _num("Relative MRR change over the last 90 days.")
+    recency_days: Series[float] = _num("Days since the last purchase/invoice.")
+    tenure_days: Series[float] = _num("Days since the first purchase.")
+    frequency: Series[float] = _num("Purchases (invoices) to date.")
+    monetary: Series[float] = _num("Net spend to date.")
+    orders_last_90d: Series[float] = _num("Purchases in the last 90 days.")
+    orders_prev_90d: Series[float] = _num("Purchases in the 90 days before those.")
+    spend_last_90d: Series[float] = _num("Net spend in the last 90 days.")
+    spend_prev_90d: Series[float] = _num("Net spend in the 90 days before those.")
+    spend_trend: Series[float] = _num("Relative change of spend, last 90 d vs previous 90 d.")
+
+
+class ChurnScores(_Base):
+    """Churn risk per customer active at the as-of date, from the model named in model_version."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    churn_probability: Series[float] = pa.Field(ge=0, le=1, description="Calibrated probability of churning in the next 90 days.")
+    risk_level: Series[str] = pa.Field(isin=["very high", "high", "medium", "low"], description="very high > 80 %, high 60-80 %, medium 40-60 %, low < 40 %.")
+    top_risk_factors: Series[str] = pa.Field(description="1-3 factors pushing this customer's risk up most, '; '-separated, in plain words.")
+    recommended_action: Series[str] = pa.Field(description="What to do at this risk level.")
+    model_version: Series[str] = pa.Field(description="Model that produced the score (analytics.churn_models).")
+
+
+class ChurnModelMetrics(_Base):
+    """One row per snapshot: the model trained (or kept) and its time-based holdout metrics."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot the model serves.")
+    model_version: Series[str] = pa.Field(nullable=True, description="Model serving this snapshot; NULL when no model could be trained yet.")
+    status: Series[str] = pa.Field(isin=["trained", "kept_previous", "no_model"], description="trained now, kept the last good model, or none yet.")
+    message: Series[str] = pa.Field(description="Why (e.g. too few churners to train).")
+    roc_auc: Series[float] = _num("ROC-AUC on the latest fully labelled snapshot (trained on earlier ones).")
+    pr_auc: Series[float] = _num("Average precision on the test snapshot.")
+    brier: Series[float] = _num("Brier score (calibration) on the test snapshot.")
+    positive_rate: Series[float] = _num("Churn rate in the test snapshot (base rate).")
+    lift_top_decile: Series[float] = _num("Churn rate of the riskiest 10 % / base rate.")
+    n_train: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Training rows.")
+    n_test: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Test rows.")
+    features: Series[str] = pa.Field(nullable=True, description="JSON list of model features.")
+    train_window_start: Series[pd.Timestamp] = _date("First training snapshot (evaluation model).", nullable=True)
+    train_window_end: Series[pd.Timestamp] = _date("Last training snapshot (evaluation model).", nullable=True)
+    test_as_of: Series[pd.Timestamp] = _date("Test snapshot.", nullable=True)
+    served_window_end: Series[pd.Timestamp] = _date("Last labelled snapshot the served model was refit on.", nullable=True)
+
+
+class ChurnModels(_Base):
+    """The fitted churn models, so every score can be traced to (and reloaded as) its model."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot the model was trained at.")
+    model_version: Series[str] = pa.Field(description="Deterministic model id.")
+    sklearn_version: Series[str] = pa.Field(description="scikit-learn version that pickled it (loading needs the same).")
+    model_bytes: Series[object] = pa.Field(description="Pickled model (customer_pipeline.analytics.churn.model_from_bytes).", metadata={"sql_type": "BLOB"})
+
+
+class HealthScores(_Base):
+    """0-100 health score from fixed-scale components; a component without data is left out and the
+    others renormalised (coverage says how much weight was available)."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    customer_id: Series[str] = pa.Field(description="Customer identifier.")
+    health_score: Series[float] = pa.Field(nullable=True, ge=0, le=100, description="0-100; NULL only when no component has data.")
+    band: Series[str] = pa.Field(nullable=True, isin=["red", "yellow", "green"], description="red <= 50, yellow <= 75, green > 75.")
+    engagement_score: Series[float] = _num("Subscription: logins last 30 days, 100 at 20+ (weight 40).")
+    features_score: Series[float] = _num("Subscription: features used per active day, 100 at 5+ (weight 20).")
+    support_score: Series[float] = _num("Subscription: 100 - 30 per open ticket - 10 per ticket in 90 days (weight 20).")
+    nps_score: Series[float] = _num("Subscription: last NPS answer x 10 within 365 days (weight 20).")
+    recency_score: Series[float] = _num("Orders: 100 up to 30 days since last purchase, 0 at 365 (weight 50).")
+    frequency_score: Series[float] = _num("Orders: purchases in 90 days, 100 at 3+ (weight 25).")
+    spend_trend_score: Series[float] = _num("Orders: spend last 90 d vs previous 90 d, 100 if not falling (weight 25).")
+    coverage: Series[float] = pa.Field(ge=0, le=1, description="Share of the component weight that had data.")
+    change_vs_previous: Series[float] = _num("health_score minus the previous snapshot's; NULL for a customer new to the snapshot.")
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw.orders": RawOrders,
     "raw.customers": RawCustomers,
@@ -171,6 +345,18 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "analytics.rfm_segment_map": RfmSegmentMap,
     "analytics.cohort_retention": CohortRetention,
     "analytics.clv": Clv,
+    "raw.subscriptions": RawSubscriptions,
+    "raw.mrr_changes": RawMrrChanges,
+    "raw.usage_daily": RawUsageDaily,
+    "raw.support_tickets": RawSupportTickets,
+    "raw.nps_responses": RawNpsResponses,
+    "raw.marketing_spend": RawMarketingSpend,
+    "quarantine.saas_tables": SaasQuarantine,
+    "analytics.churn_features": ChurnFeatures,
+    "analytics.churn_scores": ChurnScores,
+    "analytics.churn_model_metrics": ChurnModelMetrics,
+    "analytics.churn_models": ChurnModels,
+    "analytics.health_scores": HealthScores,
 }
 
 _SQL_TYPES = {
@@ -180,6 +366,7 @@ _SQL_TYPES = {
     "float64": "DOUBLE",
     "bool": "BOOLEAN",
     "datetime64[ns]": "TIMESTAMP",
+    "object": "BLOB",
 }
 
 

@@ -32,6 +32,7 @@ class Profile:
     last_month: date  # first day of the last monthly partition
     data_end: date  # last day with data: the as-of date of the (possibly partial) last month
     description: str
+    kind: str = "orders"  # "orders" (non-contractual retailer) or "subscription"
 
     @property
     def partitions_end_exclusive(self) -> date:
@@ -53,6 +54,15 @@ PROFILES: dict[str, Profile] = {
         last_month=date(2011, 12, 1),
         data_end=date(2011, 12, 9),
         description="UCI Online Retail: invoice lines of a UK online gift retailer, with cancellations.",
+    ),
+    "saas_demo": Profile(
+        name="saas_demo",
+        first_month=date(2023, 1, 1),
+        last_month=date(2024, 12, 1),
+        data_end=date(2024, 12, 31),
+        description="Deterministic synthetic subscription business: customers, subscriptions with MRR, usage, "
+                    "support tickets, NPS answers, marketing spend and invoices.",
+        kind="subscription",
     ),
 }
 
@@ -80,3 +90,14 @@ def database_path(profile: Profile | None = None) -> Path:
 def annual_discount_rate() -> float:
     """Rate used to value past cash flows at the as-of date (historical CLV)."""
     return float(os.environ.get("CUSTOMER_PIPELINE_ANNUAL_DISCOUNT_RATE", "0.10"))
+
+
+def saas_demo_size() -> tuple[int, int]:
+    """(customers, seed) of the synthetic subscription business."""
+    return (int(os.environ.get("CUSTOMER_PIPELINE_SAAS_CUSTOMERS", "5000")),
+            int(os.environ.get("CUSTOMER_PIPELINE_SAAS_SEED", "7")))
+
+
+def gross_margin() -> float:
+    """Gross margin applied to revenue in CLV and LTV (1.0 = revenue is value)."""
+    return float(os.environ.get("CUSTOMER_PIPELINE_GROSS_MARGIN", "1.0"))

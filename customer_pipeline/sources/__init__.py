@@ -15,4 +15,8 @@ def load_source(profile: Profile) -> ClassifiedSource:
         from customer_pipeline.sources import online_retail
 
         return online_retail.load(online_retail_path(), profile)
+    if profile.name == "saas_demo":
+        from customer_pipeline.sources import saas
+
+        return saas.load(profile)
     raise ValueError(f"no source adapter for dataset profile {profile.name!r}")

@@ -158,6 +158,7 @@ def load_log_for_partition(cs: ClassifiedSource, month: date, orders_written: in
     accepted = int(status.get(ACCEPTED, 0))
     return pd.DataFrame([{
         "source": cs.source,
+        "source_table": "orders",
         "source_file": cs.source_file,
         "partition_month": pd.Timestamp(month),
         "rows_read": int(len(lines)),
@@ -194,3 +195,32 @@ def customers_for_partition(cs: ClassifiedSource, month: date) -> pd.DataFrame:
         "country": first["country"],
         "source": cs.source,
     }).reset_index(drop=True)
+
+
+def split_by_contract(frame: pd.DataFrame, schema: pa.DataFrameSchema, *, source: str, table: str,
+                      source_file: str, month: date, loaded_at: datetime,
+                      first_row: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validate a table's rows for one partition: (valid rows, quarantine rows, load-log row).
+
+    Used for source tables that are loaded row for row (no aggregation, no exclusion rules).
+    ``first_row`` is the 1-based source row number of the frame's first row.
+    """
+    frame = frame.reset_index(drop=True)
+    reasons = failure_reasons(frame, schema)
+    bad = frame.loc[reasons.index]
+    good = frame.drop(index=reasons.index).reset_index(drop=True)
+    quarantine = pd.DataFrame({
+        "source": source, "source_table": table,
+        "source_row": (bad.index.to_numpy() + first_row).astype("int64"),
+        "partition_month": pd.Timestamp(month),
+        "reason": reasons.astype(str).to_numpy(),
+        "customer_id": bad["customer_id"].astype(object).to_numpy() if "customer_id" in bad else None,
+        "raw_record": raw_records(bad.astype(str)).to_numpy(),
+        "loaded_at": pd.Timestamp(loaded_at),
+    })
+    log = pd.DataFrame([{
+        "source": source, "source_table": table, "source_file": source_file, "partition_month": pd.Timestamp(month),
+        "rows_read": len(frame), "rows_accepted": len(good), "rows_quarantined": len(bad), "rows_excluded": 0,
+        "excluded_by_rule": "{}", "rows_aggregated": 0, "orders_written": 0, "loaded_at": pd.Timestamp(loaded_at),
+    }])
+    return good, quarantine, log
