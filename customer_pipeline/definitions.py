@@ -12,8 +12,8 @@ from customer_pipeline.settings import database_path
 from customer_pipeline.storage.io_manager import DuckDBContractIOManager, Warehouse
 
 PARTITIONED_ASSETS = [
-    raw.load_sources, analytics.customer_360, analytics.rfm, analytics.cohort_retention, analytics.clv,
-    churn.churn_features, churn.churn_model, churn.health_scores,
+    raw.load_sources, analytics.customer_360, analytics.rfm, analytics.cohort_retention, analytics.customer_lifetime_value,
+    churn.churn_features, churn.churn_model, churn.health_scores, churn.kpis_monthly,
 ]
 REFERENCE_ASSETS = [analytics.rfm_segment_map]
 

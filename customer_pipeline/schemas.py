@@ -226,16 +226,62 @@ class CohortRetention(_Base):
     revenue_retention_rate: Series[float] = pa.Field(nullable=True, description="revenue / revenue of period 0; NULL when not observable or period 0 revenue is not positive.")
     is_observable: Series[bool] = pa.Field(description="period_month is on or before the as-of month.")
     is_complete_period: Series[bool] = pa.Field(description="The whole period_month is observed (false for the partial month at the end of the data and for unobservable cells).")
+    projected_retention_rate: Series[float] = pa.Field(nullable=True, ge=0, le=1, description="Shifted-beta-geometric survival S(t) fitted on the cohort's complete observed periods: the fit where observed, the projection where not. NULL when the cohort cannot be fitted (see sbg_status).")
+    sbg_alpha: Series[float] = pa.Field(nullable=True, description="sBG alpha of the cohort.")
+    sbg_beta: Series[float] = pa.Field(nullable=True, description="sBG beta of the cohort.")
+    sbg_status: Series[str] = pa.Field(description="ok, or why the cohort was not fitted.")
 
 
 class Clv(_Base):
-    """Customer lifetime value per customer and snapshot."""
+    """Customer lifetime value per customer and snapshot: historical (valued at as-of), predictive
+    (BTYD purchase model chosen on a holdout + Gamma-Gamma spend) and, where MRR exists, subscription CLV."""
 
     as_of_date: Series[pd.Timestamp] = _date("Snapshot date; every cash flow is valued at this date.")
     customer_id: Series[str] = pa.Field(description="Customer identifier.")
     historical_revenue: Series[float] = pa.Field(description="Undiscounted net revenue up to as_of_date.")
     historical_value: Series[float] = pa.Field(description="Net revenue compounded to as_of_date at annual_discount_rate: sum of amount x (1 + rate)^(years from order to as-of).")
-    annual_discount_rate: Series[float] = pa.Field(ge=0, description="Annual rate used for historical_value.")
+    annual_discount_rate: Series[float] = pa.Field(ge=0, description="Annual rate used for historical_value and clv_12m.")
+    predicted_purchases_12m: Series[float] = pa.Field(ge=0, description="Expected repeat purchases (distinct purchase days) in the next 12 months, from the chosen model.")
+    probability_alive: Series[float] = pa.Field(nullable=True, ge=0, le=1, description="P(customer still active) from the chosen model; NULL when no model could be fitted.")
+    expected_order_value: Series[float] = pa.Field(nullable=True, ge=0, description="Gamma-Gamma expected spend per purchase day (population mean for customers without positive repeat spend).")
+    clv_12m: Series[float] = pa.Field(ge=0, description="Margin x expected order value x expected purchases per month over 12 months, discounted monthly; never NaN or negative.")
+    margin: Series[float] = pa.Field(ge=0, description="Gross margin applied to clv_12m and saas_clv.")
+    model: Series[str] = pa.Field(description="Purchase model used (bg_nbd, mbg_nbd, pareto_nbd), 'insufficient_data', or 'no_purchases' (only cancellations seen).")
+    order_value_basis: Series[str] = pa.Field(nullable=True, description="Where expected_order_value comes from (gamma_gamma, or a flagged fallback).")
+    saas_clv: Series[float] = pa.Field(nullable=True, ge=0, description="Subscription CLV: MRR x margin x min(1 / monthly churn of the plan, 60 months); NULL without MRR.")
+
+
+class ClvModels(_Base):
+    """Every fitted CLV model per snapshot: one row per model x parameter, with fit and holdout metrics."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    model: Series[str] = pa.Field(description="bg_nbd, mbg_nbd, pareto_nbd or gamma_gamma.")
+    parameter: Series[str] = pa.Field(description="Parameter name (r, alpha, a, b, s, beta, p, q, v).")
+    value: Series[float] = pa.Field(nullable=True, description="Fitted value.")
+    time_unit: Series[str] = pa.Field(description="Time unit of the purchase model (week by default); 'currency' for Gamma-Gamma.")
+    time_unit_days: Series[float] = pa.Field(nullable=True, description="Days per time unit.")
+    log_likelihood: Series[float] = pa.Field(nullable=True, description="Total log-likelihood of the fit.")
+    n_customers: Series[int] = pa.Field(ge=0, description="Customers the model was fitted on.")
+    fit_status: Series[str] = pa.Field(description="ok, or why the fit failed / was rejected.")
+    penalizer_coef: Series[float] = pa.Field(nullable=True, description="L2 penalizer used (retries add one when a fit does not converge).")
+    holdout_status: Series[str] = pa.Field(nullable=True, description="ok, not_run (with the reason in the asset metadata) or not_applicable.")
+    holdout_weeks: Series[float] = pa.Field(nullable=True, description="Length of the holdout window inside the snapshot.")
+    holdout_actual_total: Series[float] = pa.Field(nullable=True, description="Actual repeat purchases in the holdout.")
+    holdout_predicted_total: Series[float] = pa.Field(nullable=True, description="Predicted repeat purchases in the holdout.")
+    holdout_mae: Series[float] = pa.Field(nullable=True, description="Mean absolute error per customer in the holdout.")
+    holdout_rmse: Series[float] = pa.Field(nullable=True, description="Root mean squared error per customer in the holdout.")
+    is_chosen: Series[bool] = pa.Field(description="This model feeds the clv columns (lowest holdout MAE; BG/NBD without holdout).")
+
+
+class ClvHoldoutBins(_Base):
+    """Holdout check per model: mean actual vs predicted repeat purchases by calibration frequency."""
+
+    as_of_date: Series[pd.Timestamp] = _date("Snapshot date.")
+    model: Series[str] = pa.Field(description="Purchase model.")
+    frequency_bin: Series[str] = pa.Field(description="Repeat purchases in calibration: 0..6 or 7+.")
+    n_customers: Series[int] = pa.Field(ge=0, description="Customers in the bin.")
+    mean_actual: Series[float] = pa.Field(nullable=True, description="Mean actual holdout purchases; NULL for an empty bin.")
+    mean_predicted: Series[float] = pa.Field(nullable=True, description="Mean predicted holdout purchases; NULL for an empty bin.")
 
 
 def _num(description: str) -> object:
@@ -335,6 +381,30 @@ class HealthScores(_Base):
     change_vs_previous: Series[float] = _num("health_score minus the previous snapshot's; NULL for a customer new to the snapshot.")
 
 
+class KpisMonthly(_Base):
+    """Monthly KPIs, one row per calendar month, computed as of the month's end (or the last day of data)."""
+
+    month: Series[pd.Timestamp] = _date("First day of the month.")
+    as_of_date: Series[pd.Timestamp] = _date("Last day seen for this month.")
+    is_complete_month: Series[bool] = pa.Field(description="as_of_date is the month's last day (false for a partial final month).")
+    active_customers: Series[int] = pa.Field(ge=0, description="Subscription: in force at as-of. Orders: purchased within the inactivity window (90 days) before as-of.")
+    new_customers: Series[int] = pa.Field(ge=0, description="First subscription / first purchase in the month.")
+    churned_customers: Series[int] = pa.Field(ge=0, description="Subscription: service ended in the month. Orders: active at the month start, lapsed by as-of.")
+    churn_rate: Series[float] = _num("Churned among customers active the day before the month / those customers.")
+    revenue: Series[float] = _num("Net order revenue in the month.")
+    arpu: Series[float] = _num("revenue / active_customers.")
+    mrr: Series[float] = _num("MRR in force at as-of (subscriptions only).")
+    nrr: Series[float] = _num("Net revenue retention: MRR at as-of of the customers active at month start / their MRR then.")
+    grr: Series[float] = _num("Gross revenue retention: as nrr with each customer's MRR capped at its start value.")
+    nps: Series[float] = _num("Group NPS -100..100 of the answers in the month: % promoters (9-10) - % detractors (0-6).")
+    nps_responses: Series[int] = pa.Field(ge=0, description="NPS answers in the month.")
+    marketing_spend: Series[float] = _num("Marketing spend in the month.")
+    cac: Series[float] = _num("marketing_spend / new_customers.")
+    ltv: Series[float] = _num("arpu x gross margin x min(1 / churn_rate, 60 months).")
+    ltv_to_cac: Series[float] = _num("ltv / cac; the rule of thumb wants >= 3.")
+    definitions: Series[str] = pa.Field(description="The definitions used for this dataset kind.")
+
+
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw.orders": RawOrders,
     "raw.customers": RawCustomers,
@@ -345,6 +415,8 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "analytics.rfm_segment_map": RfmSegmentMap,
     "analytics.cohort_retention": CohortRetention,
     "analytics.clv": Clv,
+    "analytics.clv_models": ClvModels,
+    "analytics.clv_holdout_bins": ClvHoldoutBins,
     "raw.subscriptions": RawSubscriptions,
     "raw.mrr_changes": RawMrrChanges,
     "raw.usage_daily": RawUsageDaily,
@@ -357,6 +429,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "analytics.churn_model_metrics": ChurnModelMetrics,
     "analytics.churn_models": ChurnModels,
     "analytics.health_scores": HealthScores,
+    "analytics.kpis_monthly": KpisMonthly,
 }
 
 _SQL_TYPES = {

@@ -288,3 +288,28 @@ def test_telco_benchmark_reaches_published_baseline():
     assert notes["blank_total_charges_set_to_0"] == 11 and len(X) == 7043
     assert abs(y.mean() - 0.265) < 0.001
     assert mod.run(path)["roc_auc"] >= 0.84
+
+
+def test_orders_population_leaves_out_customers_lapsed_over_a_year():
+    orders = pd.DataFrame({
+        "order_id": ["1", "2", "3", "4"], "customer_id": ["old", "recent", "edge", "recent"],
+        "order_ts": pd.to_datetime(["2020-01-01", "2020-12-01", "2020-01-02", "2021-02-01"]),
+        "amount": [10.0, 20.0, 5.0, 7.0], "order_type": "purchase", "quantity": 1, "line_count": 1,
+        "country": None, "channel": None})
+    as_of = date(2021, 1, 1)  # 'old' last bought 366 days before, 'edge' exactly 365 days before
+    feats = build_churn_features({"orders": orders}, as_of, "orders")
+    labels = build_churn_labels({"orders": orders}, as_of, "orders", 90, data_end=date(2021, 6, 30))
+    assert list(feats["customer_id"]) == ["edge", "recent"]
+    assert list(labels["customer_id"]) == ["edge", "recent"]
+    assert labels.set_index("customer_id")["churned"].to_dict() == {"edge": 1.0, "recent": 0.0}
+
+
+def test_training_rows_are_capped_by_a_seeded_stratified_sample():
+    from customer_pipeline.analytics.churn import _cap_rows
+
+    frame = pd.DataFrame({"x": np.arange(10_000), "churned": (np.arange(10_000) % 10 == 0).astype(float)})
+    a = _cap_rows(frame, "churned", 1_000, seed=0)
+    b = _cap_rows(frame, "churned", 1_000, seed=0)
+    assert len(a) == 1_000 and a.equals(b)
+    assert a["churned"].mean() == pytest.approx(0.1)
+    assert _cap_rows(frame, "churned", 20_000, seed=0) is frame

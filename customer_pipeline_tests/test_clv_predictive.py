@@ -273,8 +273,10 @@ def test_discounting_formula_by_hand():
 # ----------------------------------------------------------------- 3./4. the stage on CDNOW
 
 
-def test_predict_clv_cdnow_master_no_holdout(cdnow_con):
-    """As of 1997-09-30 the calibration would span 13 < 26 weeks: holdout skipped, BG/NBD used."""
+def test_predict_clv_cdnow_master_1997_09_30_has_bgnbd_fit_and_holdout(cdnow_con, cdnow_orders):
+    """As of 1997-09-30 the snapshot holds 39 weeks: the holdout is shortened to 19 weeks (two
+    equal halves) rather than skipped, so every model carries holdout metrics; BG/NBD is fitted on
+    all 23,570 customers."""
     res = cp.predict_clv(cdnow_con, "orders", date(1997, 9, 30))
     _assert_sane(res)
     c = res.customers
@@ -282,15 +284,30 @@ def test_predict_clv_cdnow_master_no_holdout(cdnow_con):
     assert list(c.columns[:10]) == ["customer_id", "frequency", "recency", "T", "monetary_value",
                                     "predicted_purchases_12m", "probability_alive", "expected_order_value",
                                     "clv_12m", "model"]
-    assert (c["model"] == "bg_nbd").all()
-    assert res.metadata["chosen_model"] == "bg_nbd" and res.metadata["time_unit"] == "week"
-    assert any("holdout skipped" in m for m in res.messages)
-    assert res.holdout_bins.empty
+    assert c["model"].nunique() == 1 and c["model"].iloc[0] == res.metadata["chosen_model"]
+    assert res.metadata["time_unit"] == "week" and res.metadata["holdout_weeks"] == 19
+    assert any("holdout shortened" in msg for msg in res.messages)
+    # holdout actuals recomputed independently: distinct purchase days after calibration end
+    # (1997-09-30 minus 133 days) of the customers who had bought by then
+    cal_end = pd.Timestamp("1997-09-30") - pd.Timedelta(days=133)
+    o = cdnow_orders.assign(day=cdnow_orders["order_ts"].dt.normalize())
+    known = set(o.loc[o["day"] <= cal_end, "customer_id"])
+    hold = o[(o["day"] > cal_end) & (o["day"] <= pd.Timestamp("1997-09-30")) & o["customer_id"].isin(known)]
+    expected_actual = hold.drop_duplicates(["customer_id", "day"]).shape[0]
+    purchase_models = res.models[res.models["model"] != "gamma_gamma"]
+    assert (purchase_models["holdout_status"] == "ok").all()
+    assert (purchase_models["holdout_actual_total"] == expected_actual).all()
+    assert purchase_models["holdout_mae"].notna().all() and purchase_models["holdout_predicted_total"].notna().all()
+    chosen = purchase_models.loc[purchase_models["is_chosen"], "model"].iloc[0]
+    assert chosen == purchase_models.sort_values("holdout_mae")["model"].iloc[0]
+    assert not res.holdout_bins.empty
+    bg = res.models[res.models["model"] == "bg_nbd"].set_index("parameter")
+    assert (bg["n_customers"] == 23_570).all() and (bg["fit_status"] == "ok").all()
     m = res.models
     assert set(m["model"]) == {"bg_nbd", "mbg_nbd", "pareto_nbd", "gamma_gamma"}
     assert len(m) == 4 + 4 + 4 + 3
-    assert m.loc[m["model"] == "bg_nbd", "is_chosen"].all()
-    assert not m.loc[m["model"].isin(["mbg_nbd", "pareto_nbd"]), "is_chosen"].any()
+    assert m.loc[m["model"] == chosen, "is_chosen"].all()
+    assert not m.loc[~m["model"].isin([chosen, "gamma_gamma"]), "is_chosen"].any()
     assert (m.loc[m["model"] != "gamma_gamma", "time_unit"] == "week").all()
     assert (m["n_customers"].iloc[0] == 23_570) and (m["fit_status"] == "ok").all()
     # the one CDNOW customer whose repeat spend is $0 is excluded from Gamma-Gamma and flagged

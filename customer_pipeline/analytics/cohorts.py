@@ -80,3 +80,35 @@ def weighted_retention_curve(grid: pd.DataFrame) -> pd.DataFrame:
     })
     out["retention_rate"] = out["active"] / out["customers"]
     return out.reset_index()
+
+
+def add_sbg_projection(grid: pd.DataFrame, min_observed_periods: int = 3) -> pd.DataFrame:
+    """Add the shifted-beta-geometric fit per cohort (Fader & Hardie 2007) to the grid.
+
+    Only complete observed periods feed the fit (a partial last month would read as churn).
+    ``projected_retention_rate`` is the fitted survival S(t): on observed cells it shows the fit,
+    on unobservable cells it is the projection; observed values are never overwritten. For an
+    order-only business "active in the month" is not "still a customer", so the curve is made
+    non-increasing before fitting (fit_cohort_sbg flags that) and reads as a retention envelope.
+    """
+    from customer_pipeline.analytics.sbg import fit_cohort_sbg
+
+    fit_input = grid[["cohort_month", "period_number", "cohort_customers", "active_customers"]].copy()
+    fit_input["active_customers"] = fit_input["active_customers"].astype(float).where(grid["is_complete_period"])
+    out = grid.copy()
+    if out.empty:
+        for c in ("projected_retention_rate", "sbg_alpha", "sbg_beta"):
+            out[c] = pd.Series(dtype=float)
+        out["sbg_status"] = pd.Series(dtype=str)
+        return out
+    res = fit_cohort_sbg(fit_input, min_observed_periods=min_observed_periods)
+    proj = res.projections[["cohort_month", "period_number", "projected_survival_rate"]]
+    out = out.merge(proj, on=["cohort_month", "period_number"], how="left")
+    out["projected_retention_rate"] = out["projected_survival_rate"].where(out["period_number"] > 0, 1.0)
+    params = res.params.set_index("cohort_month")
+    out["sbg_alpha"] = out["cohort_month"].map(params["alpha"]).astype(float)
+    out["sbg_beta"] = out["cohort_month"].map(params["beta"]).astype(float)
+    status = params["status"].where(params["status"] == "ok", params["status"] + ": " + params["reason"].astype(str))
+    out["sbg_status"] = out["cohort_month"].map(status).astype(str)
+    out.loc[out["sbg_alpha"].isna(), "projected_retention_rate"] = float("nan")
+    return out.drop(columns=["projected_survival_rate"])

@@ -119,6 +119,14 @@ def fit_sbg(survivors: Sequence[float]) -> SbgFit:
 
     res = minimize(nll, x0=np.zeros(2), method="L-BFGS-B", bounds=[(-20, 20), (-20, 20)],
                    options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000})
+    if not res.success:
+        # With so tight a tolerance L-BFGS-B often stops with "ABNORMAL" (its line search cannot
+        # improve on an already flat optimum). Polish with Nelder-Mead from there; it needs no
+        # gradient and reports convergence on the function value itself.
+        nm = minimize(nll, x0=np.clip(res.x, -19.9, 19.9), method="Nelder-Mead",
+                      options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000})
+        if nm.success and nm.fun <= res.fun + 1e-9:
+            res = nm
     alpha, beta = (float(v) for v in np.exp(res.x))
     at_bound = bool(np.any(np.abs(res.x) >= 19.99))
     msg = str(res.message)
@@ -201,10 +209,17 @@ def fit_cohort_sbg(
                 row["reason"] = "nobody left the cohort: churn not identified"
             else:
                 fit = fit_sbg(mono)
+                # alpha, beta running off together means no heterogeneity: sBG tends to the
+                # geometric with churn alpha / (alpha + beta), which the large values already
+                # reproduce; the projection is sound even though the optimiser never "converges".
+                homogeneous = (not fit.converged and np.isfinite(fit.log_likelihood)
+                               and fit.alpha + fit.beta > 100 and 0 < fit.alpha / (fit.alpha + fit.beta) < 1)
                 row.update(alpha=fit.alpha, beta=fit.beta, log_likelihood=fit.log_likelihood,
-                           status="ok" if fit.converged else "not_converged",
-                           reason="" if fit.converged else fit.message)
-                if not fit.converged:
+                           status="ok" if fit.converged else ("ok_homogeneous" if homogeneous else "not_converged"),
+                           reason="" if fit.converged else (
+                               f"churn homogeneous across customers: geometric limit, churn "
+                               f"{fit.alpha / (fit.alpha + fit.beta):.4f} per period" if homogeneous else fit.message))
+                if not fit.converged and not homogeneous:
                     fit = None
                     row["alpha"] = row["beta"] = math.nan
         param_rows.append(row)

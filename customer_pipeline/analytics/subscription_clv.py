@@ -71,3 +71,39 @@ def subscription_clv(mrr, gross_margin, monthly_churn, max_lifetime_months: floa
     life = expected_lifetime_months(monthly_churn, max_lifetime_months)
     value = _as_array(mrr) * _as_array(gross_margin) * life
     return float(value) if np.ndim(value) == 0 else value
+
+
+def mrr_at(mrr_changes: pd.DataFrame, subscriptions: pd.DataFrame, as_of) -> pd.DataFrame:
+    """MRR in force at the end of ``as_of`` per customer, over subscriptions in force then.
+
+    The MRR of a subscription is the mrr_after of its latest change effective on or before as-of
+    (falling back to its starting MRR). Returns customer_id, mrr, plan_type (of the largest
+    subscription).
+    """
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    subs = subscriptions[(subscriptions["start_date"] < end)
+                         & (subscriptions["end_date"].isna() | (subscriptions["end_date"] >= end))]
+    ch = mrr_changes[mrr_changes["effective_date"] < end].sort_values(["effective_date", "change_id"], kind="stable")
+    last = ch.groupby("subscription_id")["mrr_after"].last()
+    mrr = subs["subscription_id"].map(last).fillna(subs["mrr"])
+    per = subs.assign(mrr_now=mrr.to_numpy()).sort_values("mrr_now", ascending=False, kind="stable")
+    out = per.groupby("customer_id", sort=True).agg(mrr=("mrr_now", "sum"), plan_type=("plan_type", "first"))
+    return out.reset_index()
+
+
+def monthly_churn_by_plan(subscriptions: pd.DataFrame, as_of, window_months: int = 12) -> pd.Series:
+    """Monthly churn hazard per plan over the trailing window: cancellations / subscription-months.
+
+    Exposure counts each subscription's months in force inside the window, so a growing base does
+    not make churn look lower (dividing by the month-end count would). Plans with no exposure get NaN.
+    """
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    start = end - pd.DateOffset(months=window_months)
+    s = subscriptions[subscriptions["start_date"] < end]
+    stop = s["end_date"].where(s["end_date"].notna() & (s["end_date"] < end), end)
+    begin = s["start_date"].where(s["start_date"] > start, start)
+    months = ((stop - begin).dt.days.clip(lower=0)) / (365.25 / 12)
+    ended = s["end_date"].notna() & (s["end_date"] >= start) & (s["end_date"] < end)
+    g = pd.DataFrame({"plan_type": s["plan_type"], "months": months, "ended": ended.astype(int)}).groupby("plan_type")
+    exposure = g["months"].sum()
+    return (g["ended"].sum() / exposure.where(exposure > 0)).rename("monthly_churn")

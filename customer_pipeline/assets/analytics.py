@@ -5,14 +5,16 @@ import pandas as pd
 
 from customer_pipeline import schemas
 from customer_pipeline.analytics.clv import historical_clv
-from customer_pipeline.analytics.cohorts import cohort_retention as build_cohorts, weighted_retention_curve
+from customer_pipeline.analytics.cohorts import add_sbg_projection, cohort_retention as build_cohorts, weighted_retention_curve
 from customer_pipeline.analytics.customer_360 import customer_360 as build_customer_360
 from customer_pipeline.analytics.rfm import SEGMENTS, score_rfm, segment_map
 from customer_pipeline.assets import charts
 from customer_pipeline.assets.common import OWNERS, all_earlier_partitions, as_of_of, partitions_def
 from customer_pipeline.assets.metadata import preview, table_metadata
 from customer_pipeline.assets.raw import RAW_CUSTOMERS, RAW_ORDERS
-from customer_pipeline.settings import annual_discount_rate
+from customer_pipeline.analytics.clv_predictive import predict_clv
+from customer_pipeline.assets.common import profile
+from customer_pipeline.settings import annual_discount_rate, gross_margin
 from customer_pipeline.storage.io_manager import Warehouse
 
 KINDS = {"duckdb", "pandas"}
@@ -92,12 +94,13 @@ def rfm(context: dg.AssetExecutionContext, profile: pd.DataFrame) -> pd.DataFram
     partitions_def=partitions_def(), deps=_history_deps(RAW_ORDERS),
     metadata=table_metadata("analytics.cohort_retention", "as_of_date"),
     description="Monthly acquisition cohorts x months since acquisition: customers and revenue retention. "
-                "Full grid: 0 when observed and empty, NULL when not observable yet; a partial last month is flagged.",
+                "Full grid: 0 when observed and empty, NULL when not observable yet; a partial last month is flagged. "
+                "projected_retention_rate: a shifted-beta-geometric fit per cohort, projected to unobserved periods.",
 )
 def cohort_retention(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
     as_of = as_of_of(context)
     with warehouse.connect() as con:
-        df = build_cohorts(con, as_of)
+        df = add_sbg_projection(build_cohorts(con, as_of))
     df = schemas.validate(df, schemas.CohortRetention, f"cohort_retention as of {as_of}")
     curve = weighted_retention_curve(df)
     context.add_output_metadata({
@@ -106,28 +109,112 @@ def cohort_retention(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         "partial_period_flagged": bool((df["is_observable"] & ~df["is_complete_period"]).any()),
         "retention_curve_weighted_by_cohort_size": dg.MetadataValue.md(curve.head(24).to_markdown(index=False)),
         "heatmap": charts.cohort_heatmap(df, as_of),
+        "sbg_fits": dg.MetadataValue.md(df.drop_duplicates("cohort_month")[["cohort_month", "cohort_customers", "sbg_alpha", "sbg_beta", "sbg_status"]].tail(24).to_markdown(index=False)),
     })
     return df
 
 
-@dg.asset(
-    key=["analytics", "clv"], group_name="clv", owners=OWNERS, kinds=KINDS,
+def _saas_clv(con, as_of, margin: float) -> pd.Series | None:
+    """Subscription CLV per customer where the dataset has subscriptions (None otherwise)."""
+    from customer_pipeline.analytics.point_in_time import tables_as_of
+    from customer_pipeline.analytics.subscription_clv import monthly_churn_by_plan, mrr_at, subscription_clv
+
+    if profile().kind != "subscription":
+        return None
+    t = tables_as_of(con, as_of, "subscription")
+    mrr = mrr_at(t["mrr_changes"], t["subscriptions"], as_of)
+    churn = monthly_churn_by_plan(t["subscriptions"], as_of)
+    value = subscription_clv(mrr["mrr"], margin, mrr["plan_type"].map(churn).fillna(0.0))
+    return pd.Series(value.to_numpy(), index=mrr["customer_id"].astype(str))
+
+
+CLV_KEY = dg.AssetKey(["analytics", "clv"])
+
+
+@dg.multi_asset(
+    name="customer_lifetime_value",
     partitions_def=partitions_def(), deps=_history_deps(RAW_ORDERS),
-    metadata=table_metadata("analytics.clv", "as_of_date"),
-    description="Customer lifetime value: historical value with every order compounded to the as-of date "
-                "at the configured annual discount rate (CUSTOMER_PIPELINE_ANNUAL_DISCOUNT_RATE, default 10 %).",
+    outs={
+        "clv": dg.AssetOut(
+            key=CLV_KEY, group_name="clv", owners=OWNERS, kinds=KINDS,
+            metadata=table_metadata("analytics.clv", "as_of_date"),
+            description="Customer lifetime value per customer: historical value compounded to the as-of date; 12-month "
+                        "predictive CLV from the BTYD purchase model with the best holdout error (BG/NBD, MBG/NBD, "
+                        "Pareto/NBD) and Gamma-Gamma spend; subscription CLV where MRR exists."),
+        "clv_models": dg.AssetOut(
+            key=["analytics", "clv_models"], group_name="clv", owners=OWNERS, kinds=KINDS,
+            metadata=table_metadata("analytics.clv_models", "as_of_date"),
+            description="Every CLV model fitted for the snapshot: parameters with their time unit, log-likelihood, "
+                        "customers, holdout error metrics and which model was chosen."),
+        "clv_holdout_bins": dg.AssetOut(
+            key=["analytics", "clv_holdout_bins"], group_name="clv", owners=OWNERS, kinds=KINDS,
+            metadata=table_metadata("analytics.clv_holdout_bins", "as_of_date"),
+            description="Holdout check of each purchase model: mean actual vs predicted repeat purchases by "
+                        "calibration frequency (the chart of the BTYD literature)."),
+    },
+    check_specs=[dg.AssetCheckSpec("gamma_gamma_independence", asset=CLV_KEY,
+                                   description="Gamma-Gamma assumes spend is independent of frequency: warn when "
+                                               "|corr(frequency, monetary)| among repeat buyers exceeds 0.3.")],
+    can_subset=False,
 )
-def clv(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
+def customer_lifetime_value(context: dg.AssetExecutionContext, warehouse: Warehouse):
     as_of = as_of_of(context)
-    rate = annual_discount_rate()
+    rate, margin = annual_discount_rate(), gross_margin()
     with warehouse.connect() as con:
-        df = historical_clv(con, as_of, rate)
-    df = schemas.validate(df, schemas.Clv, f"clv as of {as_of}")
-    context.add_output_metadata({
+        hist = historical_clv(con, as_of, rate)
+        pred = predict_clv(con, "raw.orders", as_of, annual_discount_rate=rate, margin=margin)
+        saas = _saas_clv(con, as_of, margin)
+    df = hist.merge(pred.customers[["customer_id", "predicted_purchases_12m", "probability_alive", "expected_order_value",
+                                    "clv_12m", "model", "order_value_basis"]], on="customer_id", how="left",
+                    validate="one_to_one")
+    no_purchase = df["model"].isna()  # seen only through cancellations: nothing to predict from
+    df.loc[no_purchase, ["predicted_purchases_12m", "clv_12m"]] = 0.0
+    df.loc[no_purchase, "model"] = "no_purchases"
+    df["margin"] = margin
+    df["saas_clv"] = df["customer_id"].map(saas) if saas is not None else float("nan")
+    df = schemas.validate(df[list(schemas.Clv.to_schema().columns)], schemas.Clv, f"clv as of {as_of}")
+
+    models = pred.models.copy()
+    models.insert(0, "as_of_date", pd.Timestamp(as_of))
+    models["holdout_weeks"] = float(pred.metadata.get("holdout_weeks") or 0) or float("nan")
+    models.loc[models["model"] == "gamma_gamma", "holdout_weeks"] = float("nan")
+    models = schemas.validate(models[list(schemas.ClvModels.to_schema().columns)], schemas.ClvModels, f"clv_models {as_of}")
+    bins = pred.holdout_bins.copy()
+    bins.insert(0, "as_of_date", pd.Timestamp(as_of))
+    bins["frequency_bin"] = bins["frequency_bin"].astype(str)
+    bins = schemas.validate(bins[list(schemas.ClvHoldoutBins.to_schema().columns)], schemas.ClvHoldoutBins, f"clv_holdout_bins {as_of}")
+
+    md = pred.metadata
+    messages = "\n".join(f"- {m}" for m in pred.messages) or "- (none)"
+    yield dg.Output(df, "clv", metadata={
         **_snapshot_md(df, as_of),
-        "annual_discount_rate": rate,
+        "annual_discount_rate": rate, "margin": margin,
+        "chosen_model": md.get("chosen_model"), "choice_reason": md.get("choice_reason"),
+        "time_unit": md.get("time_unit"), "horizon_months": md.get("horizon_months"),
+        "messages": dg.MetadataValue.md(messages),
+        "total_clv_12m": float(df["clv_12m"].sum()),
         "total_historical_value": float(df["historical_value"].sum()),
-        "total_historical_revenue": float(df["historical_revenue"].sum()),
-        "clv_distribution": charts.histogram(df["historical_value"], "historical value at as-of", as_of),
+        "customers_by_model": dg.MetadataValue.md(df["model"].value_counts().to_frame("customers").to_markdown()),
+        "clv_12m_distribution": charts.histogram(df["clv_12m"], "12-month CLV", as_of),
+        "historical_value_distribution": charts.histogram(df["historical_value"], "historical value at as-of", as_of),
     })
-    return df
+    shown = models.pivot_table(index=["model", "parameter"], values="value", aggfunc="first").round(4)
+    yield dg.Output(models, "clv_models", metadata={
+        "dagster/row_count": len(models), "as_of_date": str(as_of),
+        "parameters": dg.MetadataValue.md(shown.to_markdown()),
+        "holdout": dg.MetadataValue.md(models.drop_duplicates("model")[
+            ["model", "log_likelihood", "n_customers", "holdout_status", "holdout_weeks", "holdout_actual_total",
+             "holdout_predicted_total", "holdout_mae", "is_chosen"]].to_markdown(index=False)),
+        "messages": dg.MetadataValue.md(messages),
+    })
+    yield dg.Output(bins, "clv_holdout_bins", metadata={
+        "dagster/row_count": len(bins),
+        "predicted_vs_actual": charts.holdout_bins(bins, as_of) if len(bins) else dg.MetadataValue.md("_no holdout: " + messages + "_"),
+    })
+    corr = md.get("frequency_monetary_correlation")
+    ok = corr is None or not pd.notna(corr) or abs(corr) <= 0.3
+    yield dg.AssetCheckResult(
+        check_name="gamma_gamma_independence", asset_key=CLV_KEY, passed=bool(ok), severity=dg.AssetCheckSeverity.WARN,
+        metadata={"correlation": float(corr) if corr is not None and pd.notna(corr) else float("nan"),
+                  "threshold": 0.3, "repeat_buyers": int(md.get("n_repeat_buyers", 0))},
+        description="Pearson correlation of frequency and mean repeat spend among repeat buyers.")

@@ -43,3 +43,21 @@ def histogram(values: pd.Series, label: str, as_of):
     ax.set_ylabel("customers")
     ax.set_title(f"as of {as_of}")
     return png(fig)
+
+
+def holdout_bins(bins: pd.DataFrame, as_of):
+    """Mean actual vs predicted holdout purchases by calibration frequency, one line per model."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    order = [str(i) for i in range(7)] + ["7+"]
+    first = True
+    for model, g in bins.groupby("model"):
+        g = g.set_index("frequency_bin").reindex(order)
+        if first:
+            ax.plot(order, g["mean_actual"], "k-o", label="actual")
+            first = False
+        ax.plot(order, g["mean_predicted"], "--", marker=".", label=f"{model} predicted")
+    ax.set_xlabel("repeat purchases in calibration")
+    ax.set_ylabel("mean purchases in holdout")
+    ax.set_title(f"Holdout: predicted vs actual, as of {as_of}")
+    ax.legend(fontsize=8)
+    return png(fig)

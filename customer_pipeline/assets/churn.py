@@ -18,7 +18,9 @@ from customer_pipeline.storage.io_manager import Warehouse
 KINDS = {"duckdb", "pandas", "scikitlearn"}
 CHURN_FEATURES = dg.AssetKey(["analytics", "churn_features"])
 HORIZON_DAYS = 90
-TRAINING_SNAPSHOTS = 12  # rolling window of monthly snapshots the model learns from
+# Labelled monthly snapshots the model sees: the latest is the test set, those at least 90 days
+# before it train the evaluated model (about 6), and all of them the served one. Bounds the cost.
+LABELLED_SNAPSHOTS = 9
 
 
 def feature_columns(kind: str) -> list[str]:
@@ -133,7 +135,9 @@ def churn_model(context: dg.AssetExecutionContext, warehouse: Warehouse):
         previous = _previous_model(con, as_of)
     feats["as_of_date"] = pd.to_datetime(feats["as_of_date"])
     current = feats[feats["as_of_date"] == pd.Timestamp(as_of)]
-    snapshot_dates = sorted(d.date() for d in feats["as_of_date"].unique())[-TRAINING_SNAPSHOTS:]
+    labelled = [pd.Timestamp(d).date() for d in sorted(feats["as_of_date"].unique())
+                if pd.Timestamp(d) + pd.Timedelta(days=HORIZON_DAYS) <= pd.Timestamp(as_of)]
+    snapshot_dates = labelled[-LABELLED_SNAPSHOTS:]
     snapshots = {}
     for d in snapshot_dates:
         f = feats[feats["as_of_date"] == pd.Timestamp(d)][["customer_id", *cols]]
@@ -212,5 +216,34 @@ def health_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd
         "previous_snapshot_found": prev is not None and len(prev) > 0,
         "distribution": charts.histogram(df["health_score"], "health score", as_of),
         "preview": preview(df),
+    })
+    return df
+
+
+@dg.asset(
+    key=["analytics", "kpis_monthly"], group_name="kpis", owners=OWNERS, kinds={"duckdb", "pandas"},
+    partitions_def=partitions_def(), deps=_raw_deps(),
+    metadata=table_metadata("analytics.kpis_monthly", "month"),
+    description="Monthly KPIs: active, new and churned customers, churn rate, revenue, ARPU; for subscription "
+                "businesses also MRR, NRR, GRR, NPS, CAC, LTV and LTV:CAC (rule of thumb >= 3).",
+)
+def kpis_monthly(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
+    from customer_pipeline.analytics.kpis import monthly_kpis
+    from customer_pipeline.assets.common import month_of
+    from customer_pipeline.settings import gross_margin
+
+    month, as_of = month_of(context), as_of_of(context)
+    kind = profile().kind
+    with warehouse.connect() as con:
+        tables = tables_as_of(con, as_of, kind)
+    df = monthly_kpis(tables, month, kind=kind, as_of=as_of, gross_margin=gross_margin())
+    df = schemas.validate(df, schemas.KpisMonthly, f"kpis_monthly {month:%Y-%m}")
+    row = df.iloc[0]
+    context.add_output_metadata({
+        "dagster/row_count": len(df),
+        **{k: float(row[k]) for k in ("active_customers", "new_customers", "churned_customers", "churn_rate", "revenue",
+                                      "arpu", "mrr", "nrr", "grr", "nps", "cac", "ltv", "ltv_to_cac") if pd.notna(row[k])},
+        "ltv_to_cac_at_least_3": bool(pd.notna(row["ltv_to_cac"]) and row["ltv_to_cac"] >= 3),
+        "definitions": row["definitions"],
     })
     return df
