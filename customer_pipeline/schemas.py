@@ -182,6 +182,14 @@ class Customer360(_Base):
     tenure_days: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, description="as_of_date - first_order_date in days.")
     orders_last_90d: Series[int] = pa.Field(ge=0, description="Purchase orders in the 90 days ending at as_of_date.")
     revenue_last_90d: Series[float] = pa.Field(description="Net revenue in the 90 days ending at as_of_date.")
+    is_subscribed: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="Subscription businesses: a subscription is in force at as-of. NULL for order-only data.")
+    mrr: Series[float] = pa.Field(nullable=True, ge=0, description="MRR in force at as-of (latest change effective by then). NULL for order-only data.")
+    logins_last_30d: Series[float] = pa.Field(nullable=True, ge=0, description="Logins in the 30 days to as-of. NULL without usage data.")
+    last_login_date: Series[pd.Timestamp] = _date("Last day with a login. NULL without usage data or logins.", nullable=True)
+    open_tickets: Series[float] = pa.Field(nullable=True, ge=0, description="Support tickets open at as-of. NULL without ticket data.")
+    tickets_last_90d: Series[float] = pa.Field(nullable=True, ge=0, description="Tickets opened in the 90 days to as-of. NULL without ticket data.")
+    last_nps_score: Series[float] = pa.Field(nullable=True, ge=0, le=10, description="The customer's last NPS answer (0-10); NULL when never answered.")
+    last_nps_date: Series[pd.Timestamp] = _date("Day of the last NPS answer.", nullable=True)
 
 
 class Rfm(_Base):
@@ -438,6 +446,7 @@ _SQL_TYPES = {
     "Int64": "BIGINT",
     "float64": "DOUBLE",
     "bool": "BOOLEAN",
+    "boolean": "BOOLEAN",
     "datetime64[ns]": "TIMESTAMP",
     "object": "BLOB",
 }

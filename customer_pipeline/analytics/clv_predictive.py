@@ -171,29 +171,26 @@ days AS (  -- one row per customer-day: BTYD models count one transaction per da
     FROM purchases
     GROUP BY customer_id, purchase_day
 ),
-bounds AS (
-    SELECT customer_id, MIN(purchase_day) AS first_day, MAX(purchase_day) AS last_day,
-           COUNT(*) AS n_days
+customers AS (  -- one pass over the customer-days (no join back: the first day's spend is arg_min)
+    SELECT customer_id, COUNT(*) AS n_days, MIN(purchase_day) AS first_day, MAX(purchase_day) AS last_day,
+           SUM(day_spend) AS total_spend, arg_min(day_spend, purchase_day) AS first_spend
     FROM days
     GROUP BY customer_id
 )
--- second pass over the customer-days: the repeat-day mean is taken over the repeat days
--- themselves (not total minus first day), so an all-zero repeat spend is exactly 0 and is
--- excluded from Gamma-Gamma as it must be
+-- repeat spend = total - first day, in DECIMAL: exact (no float cancellation), so an all-zero
+-- repeat spend is exactly 0 and is excluded from Gamma-Gamma as it must be, and the value is
+-- bit-identical to summing the repeat days themselves
 SELECT
-    b.customer_id,
-    CAST(b.n_days - 1 AS BIGINT) AS frequency,
-    CAST(b.last_day - b.first_day AS DOUBLE) / $unit AS recency,
-    CAST(CAST($as_of AS DATE) - b.first_day AS DOUBLE) / $unit AS "T",
-    CAST(COALESCE(SUM(d.day_spend) FILTER (WHERE d.purchase_day > b.first_day), 0) AS DOUBLE)
-        / GREATEST(b.n_days - 1, 1) AS monetary_value,
-    CAST(MAX(d.day_spend) FILTER (WHERE d.purchase_day = b.first_day) AS DOUBLE) AS first_day_spend,
-    b.first_day AS first_purchase_date,
-    b.last_day AS last_purchase_date
-FROM bounds b
-JOIN days d USING (customer_id)
-GROUP BY b.customer_id, b.n_days, b.first_day, b.last_day
-ORDER BY b.customer_id
+    customer_id,
+    CAST(n_days - 1 AS BIGINT) AS frequency,
+    CAST(last_day - first_day AS DOUBLE) / $unit AS recency,
+    CAST(CAST($as_of AS DATE) - first_day AS DOUBLE) / $unit AS "T",
+    CAST(total_spend - first_spend AS DOUBLE) / GREATEST(n_days - 1, 1) AS monetary_value,
+    CAST(first_spend AS DOUBLE) AS first_day_spend,
+    first_day AS first_purchase_date,
+    last_day AS last_purchase_date
+FROM customers
+ORDER BY customer_id
 """
 
 
@@ -253,6 +250,54 @@ def _holdout_counts(
     return con.execute(sql, {"start": start, "end": end}).df()
 
 
+_PATTERN_KEYS = ["frequency", "recency", "T"]
+
+
+def _group_codes(columns: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Number the distinct rows of ``columns`` 0..k-1 in lexicographic (sorted) order.
+
+    Returns ``(codes, first)``: the code of every row and one row index per code. Same groups and
+    order as ``DataFrame.groupby(keys, sort=True)``, but by hashing each column once and the
+    combined integer key once (several times faster on a million rows). None when a key is
+    missing (NaN) or the combined key could overflow: the caller then uses pandas.
+    """
+    n = len(columns[0])
+    combined = np.zeros(n, dtype=np.int64)
+    size = 1
+    for col in columns:
+        codes, uniques = pd.factorize(np.asarray(col), sort=True)
+        if n and codes.min() < 0:
+            return None
+        size *= max(len(uniques), 1)
+        if size >= 2 ** 62:
+            return None
+        combined = combined * len(uniques) + codes
+    codes, uniques = pd.factorize(combined, sort=True)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes] = np.arange(n, dtype=np.int64)
+    return codes.astype(np.int64, copy=False), first
+
+
+def _compress_with_codes(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """``(codes, compressed)``: each customer's row number in ``compress_summary(summary)``.
+
+    One grouping serves both the weighted fit (the compressed rows) and the per-pattern
+    predictions mapped back to customers (the codes)."""
+    if len(summary) == 0:
+        return np.zeros(0, dtype=np.int64), pd.DataFrame({"frequency": [], "recency": [], "T": [], "weight": []})
+    grouped = _group_codes([summary[k].to_numpy() for k in _PATTERN_KEYS])
+    if grouped is None:  # missing keys: pandas' groupby semantics (such rows are dropped)
+        comp = summary.groupby(_PATTERN_KEYS, sort=True).size().rename("weight").reset_index()
+        codes = summary.groupby(_PATTERN_KEYS, sort=True).ngroup().to_numpy()
+    else:
+        codes, first = grouped
+        comp = summary[_PATTERN_KEYS].iloc[first].reset_index(drop=True)
+        comp["weight"] = np.bincount(codes, minlength=len(first))
+    comp["frequency"] = comp["frequency"].astype("int64")
+    comp["weight"] = comp["weight"].astype("int64")
+    return codes, comp
+
+
 def compress_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """Unique ``(frequency, recency, T)`` rows with a ``weight`` = number of customers.
 
@@ -261,22 +306,29 @@ def compress_summary(summary: pd.DataFrame) -> pd.DataFrame:
     Hardie's compressed form) and is what makes a million-customer fit fast. Sorted, so the
     result does not depend on the input order.
     """
-    keys = ["frequency", "recency", "T"]
-    if len(summary) == 0:
-        return pd.DataFrame({"frequency": [], "recency": [], "T": [], "weight": []})
-    grouped = summary.groupby(keys, sort=True).size().rename("weight").reset_index()
-    grouped["frequency"] = grouped["frequency"].astype("int64")
-    grouped["weight"] = grouped["weight"].astype("int64")
-    return grouped
+    return _compress_with_codes(summary)[1]
 
 
 def _pattern_codes(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Map each customer to its (frequency, recency, T) pattern; return codes and the patterns."""
-    keys = ["frequency", "recency", "T"]
-    grouped = summary.groupby(keys, sort=True)
-    codes = grouped.ngroup().to_numpy()
-    patterns = grouped.size().reset_index()[keys]
-    return codes, patterns
+    codes, comp = _compress_with_codes(summary)
+    return codes, comp[_PATTERN_KEYS].astype({"frequency": summary["frequency"].dtype})
+
+
+def _compress_spend(summary: pd.DataFrame) -> pd.DataFrame:
+    """Distinct ``(frequency, monetary_value)`` among repeat buyers with positive spend, with a
+    ``weight``: the Gamma-Gamma likelihood depends on a customer only through that pair."""
+    f = summary["frequency"].to_numpy()
+    m = summary["monetary_value"].to_numpy()
+    keep = (f > 0) & (m > 0)
+    f, m = f[keep], m[keep]
+    grouped = _group_codes([f, m]) if len(f) else None
+    if grouped is None:
+        rep = pd.DataFrame({"frequency": f, "monetary_value": m})
+        return rep.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+    codes, first = grouped
+    return pd.DataFrame({"frequency": f[first], "monetary_value": m[first],
+                         "weight": np.bincount(codes, minlength=len(first)).astype("int64")})
 
 
 # --------------------------------------------------------------------------------------------

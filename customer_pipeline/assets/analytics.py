@@ -6,7 +6,7 @@ import pandas as pd
 from customer_pipeline import schemas
 from customer_pipeline.analytics.clv import historical_clv
 from customer_pipeline.analytics.cohorts import add_sbg_projection, cohort_retention as build_cohorts, weighted_retention_curve
-from customer_pipeline.analytics.customer_360 import customer_360 as build_customer_360
+from customer_pipeline.analytics.customer_360 import add_subscription_profile, customer_360 as build_customer_360
 from customer_pipeline.analytics.rfm import SEGMENTS, score_rfm, segment_map
 from customer_pipeline.assets import charts
 from customer_pipeline.assets.common import OWNERS, all_earlier_partitions, as_of_of, partitions_def
@@ -39,6 +39,7 @@ def customer_360(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.
     as_of = as_of_of(context)
     with warehouse.connect() as con:
         df = build_customer_360(con, as_of)
+        df = add_subscription_profile(con, df, as_of, has_subscriptions=profile().kind == "subscription")
         raw_revenue = con.execute("SELECT coalesce(sum(amount), 0) FROM raw.orders WHERE order_ts < ?",
                                   [pd.Timestamp(as_of) + pd.Timedelta(days=1)]).fetchone()[0]
     df = schemas.validate(df, schemas.Customer360, f"customer_360 as of {as_of}")
