@@ -64,6 +64,7 @@ def test_subscription_columns_are_point_in_time():
     a, b = out.loc["A"], out.loc["B"]
     assert a.is_subscribed and a.mrr == 150.0  # the 2021-04-01 expansion is after as-of
     assert a.logins_last_30d == 4  # the 30 days ending on as-of are 03-02..03-31: 03-01 and 04-01 are outside
-    assert a.open_tickets == 1 and a.tickets_last_90d == 1  # closed 2021-04-02: still open at as-of
+    # closed 2021-04-02: still open at as-of; both were opened within the 90 days to as-of (01-05 is 85 days before)
+    assert a.open_tickets == 1 and a.tickets_last_90d == 2
     assert a.last_nps_score == 3 and a.last_nps_date == pd.Timestamp("2021-03-15")
     assert not b.is_subscribed and b.mrr == 0 and pd.isna(b.last_nps_score)
