@@ -75,3 +75,17 @@ def test_sbg_projection_too_few_periods_is_explained():
     out = add_sbg_projection(_grid([1000, 600, None, None]))
     assert out["projected_retention_rate"].isna().all()
     assert out["sbg_status"].iloc[0].startswith("not_fitted")
+
+
+def test_sbg_survival_is_stable_in_the_geometric_limit():
+    """alpha, beta ~1e11..1e13 (homogeneous churn) once gave 'survival' 1.13 through betaln cancellation."""
+    from customer_pipeline.analytics.sbg import sbg_churn_probability, sbg_log_likelihood, sbg_survival
+
+    a, b = 2.754828e11, 9.879812e12
+    p = a / (a + b)
+    t = np.arange(0, 13)
+    s = sbg_survival(a, b, t)
+    assert np.allclose(s, (1 - p) ** t, rtol=1e-9)
+    assert (np.diff(s) <= 0).all() and s[0] == 1.0
+    assert np.allclose(sbg_churn_probability(a, b, t[1:]), (1 - p) ** (t[1:] - 1) * p, rtol=1e-9)
+    assert np.isfinite(sbg_log_likelihood(a, b, [50, 50, 49, 47, 45]))

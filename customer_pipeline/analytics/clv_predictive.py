@@ -490,12 +490,11 @@ def _robust_pareto_class():
 # --------------------------------------------------------------------------------------------
 
 
-def _softplus_and_sigmoid(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log(1 + e^d) and 1 / (1 + e^-d), overflow-free."""
-    e = np.exp(-np.abs(d))
-    soft = np.maximum(d, 0.0) + np.log1p(e)
-    sig = np.where(d >= 0, 1.0, e) / (1.0 + e)
-    return soft, sig
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum of a * b without BLAS: OpenBLAS splits a long ddot across threads, which on a busy
+    machine took 10-50x longer than the arithmetic (and its rounding depends on the thread
+    count); einsum is single-threaded and always sums in the same order."""
+    return float(np.einsum("i,i->", a, b))
 
 
 class _BgNbdObjective:
@@ -504,8 +503,10 @@ class _BgNbdObjective:
 
     Per customer ll = A1 + A2 + A3 + [x > 0] softplus(A4 - A3) (lifetimes' log-sum-exp of A3 and
     A4); A1 and A2 depend only on x, and A3 only on (x, T), so they are summed over the distinct
-    frequencies and ages: only softplus(A4 - A3) is evaluated per (compressed) row. The gradient
-    replaces autograd, whose per-element digamma/polygamma calls made up most of lifetimes' fit.
+    frequencies and ages: only softplus(A4 - A3) and its derivative are evaluated per
+    (compressed) row of a repeat buyer. The gradient replaces autograd, whose per-element
+    digamma/polygamma calls made up most of lifetimes' fit. Row-sized work arrays are allocated
+    once (fresh large temporaries on every call cost page faults that dominated the arithmetic).
     """
 
     def __init__(self, freq, rec, T, weights, penalizer_coef):
@@ -529,39 +530,59 @@ class _BgNbdObjective:
         self.xinv_rep = xinv[rep]
         self.tinv_rep = tinv[rep]
         self.Ru, self.rinv_rep = np.unique(rec[rep], return_inverse=True)
+        self._buf = np.empty((5, len(self.x_rep)))
 
     def value_and_grad(self, log_params):
-        log_params = np.asarray(log_params, dtype=float)
-        params = np.exp(log_params)
+        params = np.exp(np.asarray(log_params, dtype=float))
         r, alpha, a, b = params
         gammaln, digamma = self._gammaln, self._digamma
         xu, w_x, w = self.xu, self.w_x, self.w_rep
-        # A1 + A2 per distinct frequency
-        a12 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
-               + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu))
-        # A3 = -(r + x) log(alpha + T) per distinct age
-        l3u = np.log(alpha + self.Tu)
-        coef_T = r * self.w_T + self.wx_T  # sum of w (r + x) per age
-        ll = w_x @ a12 - coef_T @ l3u
-        g_r = w_x @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - self.w_T @ l3u
-        g_alpha = self.wsum * r / alpha - coef_T @ (1.0 / (alpha + self.Tu))
-        dab = digamma(a + b) - digamma(a + b + xu)
-        g_a = w_x @ dab
-        g_b = w_x @ (dab + digamma(b + xu) - digamma(b))
-        # repeat buyers: softplus(A4 - A3), A4 = log a - log(b + x - 1) - (r + x) log(rec + alpha)
-        if len(w):
-            rx = r + self.x_rep
-            l3 = l3u[self.tinv_rep]
-            l4 = np.log(alpha + self.Ru)[self.rinv_rep]
-            inv_bx = (1.0 / (b + xu - 1.0))[self.xinv_rep]
-            d = np.log(a) + np.log(inv_bx) - rx * (l4 - l3)
-            soft, p4 = _softplus_and_sigmoid(d)
-            wp = w * p4
-            ll += w @ soft
-            g_r += wp @ (l3 - l4)
-            g_alpha -= (wp * rx) @ ((1.0 / (alpha + self.Ru))[self.rinv_rep] - (1.0 / (alpha + self.Tu))[self.tinv_rep])
-            g_a += wp.sum() / a
-            g_b -= wp @ inv_bx
+        with np.errstate(all="ignore"):
+            # A1 + A2 per distinct frequency
+            a12 = (gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
+                   + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu))
+            # A3 = -(r + x) log(alpha + T), summed per distinct age
+            l3u = np.log(alpha + self.Tu)
+            inv_tu = 1.0 / (alpha + self.Tu)
+            coef_T = r * self.w_T + self.wx_T  # sum of w (r + x) per age
+            ll = w_x @ a12 - coef_T @ l3u
+            g_r = w_x @ (digamma(r + xu) - digamma(r) + np.log(alpha)) - self.w_T @ l3u
+            g_alpha = self.wsum * r / alpha - coef_T @ inv_tu
+            dab = digamma(a + b) - digamma(a + b + xu)
+            g_a = w_x @ dab
+            g_b = w_x @ (dab + digamma(b + xu) - digamma(b))
+            if len(w):
+                # repeat buyers: + softplus(d), d = A4 - A3
+                #   = log a - log(b + x - 1) - (r + x) (log(alpha + rec) - log(alpha + T))
+                b0, b1, b2, b3, b4 = self._buf
+                inv_bx_u = 1.0 / (b + xu - 1.0)
+                np.take(np.log(alpha + self.Ru), self.rinv_rep, out=b0)
+                np.take(l3u, self.tinv_rep, out=b1)
+                np.subtract(b0, b1, out=b0)                                   # l4 - l3
+                np.add(self.x_rep, r, out=b2)                                 # r + x
+                np.multiply(b2, b0, out=b3)
+                np.take(np.log(a) + np.log(inv_bx_u), self.xinv_rep, out=b1)
+                np.subtract(b1, b3, out=b3)                                   # d
+                np.maximum(b3, 0.0, out=b1)
+                ll += _dot(w, b1)
+                np.abs(b3, out=b1)
+                np.negative(b1, out=b1)
+                np.exp(b1, out=b1)
+                np.log1p(b1, out=b1)
+                ll += _dot(w, b1)                                                  # softplus(d)
+                np.negative(b3, out=b3)
+                np.exp(b3, out=b3)
+                np.add(b3, 1.0, out=b3)
+                np.divide(w, b3, out=b3)                                      # w * sigmoid(d)
+                g_r -= _dot(b3, b0)
+                np.take(1.0 / (alpha + self.Ru), self.rinv_rep, out=b0)
+                np.take(inv_tu, self.tinv_rep, out=b1)
+                np.subtract(b0, b1, out=b0)
+                np.multiply(b2, b3, out=b2)
+                g_alpha -= _dot(b2, b0)
+                g_a += b3.sum() / a
+                np.take(inv_bx_u, self.xinv_rep, out=b4)
+                g_b -= _dot(b3, b4)
         grad_ll = np.array([g_r, g_alpha, g_a, g_b]) * params  # d/d log-parameter
         value = -ll / self.wsum + self.pen * np.sum(params ** 2)
         grad = -grad_ll / self.wsum + 2.0 * self.pen * params ** 2
@@ -576,7 +597,7 @@ class _GammaGammaObjective:
     """lifetimes' ``GammaGammaFitter._negative_log_likelihood`` and its analytic gradient.
 
     Everything but the (p x + q) log(x m + v) term is a constant or a function of x alone, so
-    only one log per (compressed) row is evaluated per call.
+    only one log and one reciprocal per (compressed) row are evaluated per call.
     """
 
     def __init__(self, freq, monetary, weights, penalizer_coef):
@@ -592,27 +613,32 @@ class _GammaGammaObjective:
         self.w_x = np.bincount(xinv, weights=w, minlength=len(self.xu))
         self.log_xu = np.log(self.xu)
         log_m = np.log(m)
-        self.s_wxlogm = float((w * x) @ log_m)
-        self.s_wlogm = float(w @ log_m)
+        self.s_wxlogm = float(_dot(w * x, log_m))
+        self.s_wlogm = float(_dot(w, log_m))
         self.xm = x * m
         self.w = w
         self.wx = w * x
+        self._buf = np.empty((2, len(x)))
 
     def value_and_grad(self, log_params):
         params = np.exp(np.asarray(log_params, dtype=float))
         p, q, v = params
         gammaln, digamma = self._gammaln, self._digamma
         xu, w_x, W = self.xu, self.w_x, self.wsum
-        px = p * xu
-        log_xmv = np.log(self.xm + v)
-        s_wl = self.w @ log_xmv
-        s_wxl = self.wx @ log_xmv
-        ll = (w_x @ (gammaln(px + q) - gammaln(px) + px * self.log_xu) - W * gammaln(q) + W * q * np.log(v)
-              + p * self.s_wxlogm - self.s_wlogm - p * s_wxl - q * s_wl)
-        dig = digamma(px + q)
-        g_p = (w_x * xu) @ (dig - digamma(px) + self.log_xu) + self.s_wxlogm - s_wxl
-        g_q = w_x @ dig - W * digamma(q) + W * np.log(v) - s_wl
-        g_v = W * q / v - (p * self.wx + q * self.w) @ (1.0 / (self.xm + v))
+        b0, b1 = self._buf
+        with np.errstate(all="ignore"):
+            px = p * xu
+            np.add(self.xm, v, out=b0)
+            np.log(b0, out=b1)
+            s_wl = _dot(self.w, b1)
+            s_wxl = _dot(self.wx, b1)
+            np.reciprocal(b0, out=b0)
+            ll = (w_x @ (gammaln(px + q) - gammaln(px) + px * self.log_xu) - W * gammaln(q) + W * q * np.log(v)
+                  + p * self.s_wxlogm - self.s_wlogm - p * s_wxl - q * s_wl)
+            dig = digamma(px + q)
+            g_p = (w_x * xu) @ (dig - digamma(px) + self.log_xu) + self.s_wxlogm - s_wxl
+            g_q = w_x @ dig - W * digamma(q) + W * np.log(v) - s_wl
+            g_v = W * q / v - p * _dot(self.wx, b0) - q * _dot(self.w, b0)
         grad_ll = np.array([g_p, g_q, g_v]) * params
         value = -ll / W + self.pen * np.sum(params ** 2)
         grad = -grad_ll / W + 2.0 * self.pen * params ** 2
@@ -1088,8 +1114,8 @@ def _evaluate_holdout_src(
         return empty
     cal = cal.merge(actual, on="customer_id", how="left")
     cal["holdout_purchases"] = cal["holdout_purchases"].fillna(0).astype("int64")
-    comp = compress_summary(cal)
-    codes, patterns = _pattern_codes(cal)
+    codes, comp = _compress_with_codes(cal)
+    patterns = comp
     t_hold = holdout_days / time_unit_days
     rows, bin_rows, messages = [], [], []
     y = cal["holdout_purchases"].to_numpy(dtype=float)
@@ -1297,7 +1323,7 @@ def predict_clv(
     elif n_customers < 100:
         messages.append(f"only {n_customers} customers: model estimates are unreliable")
 
-    comp = compress_summary(summary)
+    codes, comp = _compress_with_codes(summary)
     fitted: dict[str, FittedModel] = {}
     for name in models:
         fm = fit_purchase_model(name, comp["frequency"], comp["recency"], comp["T"], comp["weight"],
@@ -1318,8 +1344,7 @@ def predict_clv(
     if non_pos:
         messages.append(f"{non_pos} repeat buyers with zero/negative repeat spend excluded from Gamma-Gamma; "
                         "their expected order value is the population mean (order_value_basis flags them)")
-    gg_in = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    gg_comp = gg_in.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+    gg_comp = _compress_spend(summary)
     gg = fit_gamma_gamma(gg_comp["frequency"], gg_comp["monetary_value"], gg_comp["weight"],
                          penalizers=penalizers, min_customers=min_gamma_gamma_customers)
     fitted["gamma_gamma"] = gg
@@ -1332,7 +1357,7 @@ def predict_clv(
     order_value, basis = expected_order_value(summary, gg, fallback_value)
 
     # ---- purchases and CLV, computed once per (frequency, recency, T) pattern
-    codes, patterns = _pattern_codes(summary) if n_customers else (np.zeros(0, dtype=int), comp)
+    patterns = comp  # codes map each customer to its row here
     if chosen is not None:
         fit = fitted[chosen].fitter
         purch_pat, disc_pat = discounted_clv(

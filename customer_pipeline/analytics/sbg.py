@@ -62,16 +62,33 @@ class SbgFit:
         return sbg_retention(self.alpha, self.beta, periods)
 
 
+def _log_survival(alpha: float, beta: float, t_max: int) -> np.ndarray:
+    """log S(t) for t = 0..t_max by the product form S(t) = prod_{i<t} (beta + i) / (alpha + beta + i).
+
+    Equal to betaln(alpha, beta + t) - betaln(alpha, beta), but stable when alpha and beta are
+    huge (homogeneous churn, the geometric limit), where the difference of two enormous betaln
+    values loses every digit and gave "survival" above 1.
+    """
+    i = np.arange(int(t_max), dtype=float)
+    steps = np.log1p(-alpha / (alpha + beta + i))
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
 def sbg_survival(alpha: float, beta: float, periods: Sequence[int] | np.ndarray) -> np.ndarray:
-    """S(t) = B(alpha, beta + t) / B(alpha, beta); S(0) = 1."""
+    """S(t) = B(alpha, beta + t) / B(alpha, beta); S(0) = 1 (t whole periods)."""
     t = np.asarray(periods, dtype=float)
-    return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))
+    if t.size == 0:
+        return t.copy()
+    ti = np.rint(t).astype(int)
+    if np.any(ti < 0) or not np.allclose(ti, t):
+        return np.exp(betaln(alpha, beta + t) - betaln(alpha, beta))  # non-integer periods
+    return np.exp(_log_survival(alpha, beta, int(ti.max()))[ti])
 
 
 def sbg_churn_probability(alpha: float, beta: float, periods: Sequence[int] | np.ndarray) -> np.ndarray:
-    """P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta) for t >= 1."""
+    """P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta) = S(t - 1) alpha / (alpha + beta + t - 1), t >= 1."""
     t = np.asarray(periods, dtype=float)
-    return np.exp(betaln(alpha + 1.0, beta + t - 1.0) - betaln(alpha, beta))
+    return sbg_survival(alpha, beta, t - 1.0) * alpha / (alpha + beta + t - 1.0)
 
 
 def sbg_retention(alpha: float, beta: float, periods: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -99,8 +116,9 @@ def sbg_log_likelihood(alpha: float, beta: float, survivors: Sequence[float]) ->
     k = n.size - 1
     t = np.arange(1, k + 1)
     lost = n[:-1] - n[1:]
-    log_p = betaln(alpha + 1.0, beta + t - 1.0) - betaln(alpha, beta)
-    log_s = betaln(alpha, beta + k) - betaln(alpha, beta)
+    log_surv = _log_survival(alpha, beta, k)  # stable product form (see _log_survival)
+    log_p = log_surv[t - 1] + np.log(alpha / (alpha + beta + t - 1.0))
+    log_s = log_surv[k]
     return float(np.sum(lost * log_p) + n[-1] * log_s)
 
 
