@@ -119,8 +119,8 @@ def lifetimes_path(orders: pd.DataFrame, as_of: date) -> dict:
                                       summary["monetary_value"], time=12, discount_rate=0.01, freq="W")
     alive = bgf.conditional_probability_alive(summary["frequency"], summary["recency"], summary["T"])
     total = time.perf_counter() - t0
-    return {"time": total, "t_summary": t_summary, "t_fit": t_fit, "t_predict": total - t_summary - t_fit, "bgf": bgf, "ggf": ggf, "clv": clv,
-            "alive": alive}
+    return {"time": total, "t_summary": t_summary, "t_fit": t_fit, "t_predict": total - t_summary - t_fit,
+            "bgf": bgf, "ggf": ggf, "clv": clv, "alive": alive}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
           f"predictions {from_frame['t_predict']:.2f}s)")
     ours = our_stage(con, "orders", as_of)
     print(f"(a) ours, from the DuckDB table:      {ours['time']:8.2f}s  (summary {ours['t_summary']:.2f}s, "
-          f"fits {ours['t_fit']:.2f}s, predictions {ours['t_predict']:.2f}s; {ours['n_patterns']:,} unique (frequency, recency, T) patterns "
-          f"for {ours['n_customers']:,} customers)")
+          f"fits {ours['t_fit']:.2f}s, predictions {ours['t_predict']:.2f}s; {ours['n_patterns']:,} unique "
+          f"(frequency, recency, T) patterns for {ours['n_customers']:,} customers)")
     ref = lifetimes_path(orders, as_of)
     print(f"(b) lifetimes, documented path:        {ref['time']:8.2f}s  (summary {ref['t_summary']:.2f}s, "
           f"fits {ref['t_fit']:.2f}s, predictions {ref['t_predict']:.2f}s)")

@@ -215,6 +215,119 @@ def test_compressed_fit_equals_full_fit(cdnow_sample):
         assert ours.params[k] == pytest.approx(full.params_[k], rel=1e-6)
 
 
+def test_analytic_likelihoods_equal_lifetimes_value_gradient_and_hessian(cdnow_sample, cdnow_sample_spend):
+    """Our BG/NBD and Gamma-Gamma objectives are lifetimes' own negative log-likelihoods (weighted
+    mean, log-parameters, penalty): same value and autograd gradient/Hessian, away from the optimum."""
+    from autograd import hessian, value_and_grad
+
+    comp = cp.compress_summary(cdnow_sample)
+    f = comp["frequency"].to_numpy()
+    scale = 1 / comp["T"].max()
+    rec, age, w = comp["recency"].to_numpy() * scale, comp["T"].to_numpy() * scale, comp["weight"].to_numpy()
+    rep = cdnow_sample_spend[cdnow_sample_spend["frequency"] > 0]
+    x, m = rep["frequency"].to_numpy(dtype=float), rep["monetary_value"].to_numpy(dtype=float)
+    gw = np.arange(len(x)) % 3 + 1.0  # uneven weights
+    cases = [
+        (cp._BgNbdObjective, BetaGeoFitter._negative_log_likelihood, (f, rec, age, w),
+         [np.full(4, 0.1), np.array([-1.4, 0.5, -0.2, 0.9]), np.array([0.3, -2.0, 1.0, -1.0])]),
+        (cp._GammaGammaObjective, GammaGammaFitter._negative_log_likelihood, (x, m, gw),
+         [np.full(3, 0.1), np.array([1.8, 1.3, 2.7]), np.array([0.3, -1.0, 4.0])]),
+    ]
+    for objective_cls, lifetimes_nll, data, points in cases:
+        for pen in [0.0, 0.01]:
+            obj = objective_cls(*data, pen)
+            for z in points:
+                value, grad = obj.value_and_grad(z)
+                ref_value, ref_grad = value_and_grad(lifetimes_nll)(z, *data, pen)
+                assert value == pytest.approx(ref_value, rel=1e-12)
+                np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
+                np.testing.assert_allclose(obj.hessian(z), hessian(lifetimes_nll)(z, *data, pen), rtol=1e-6, atol=1e-8)
+
+
+def test_fast_fitters_equal_lifetimes_fit(cdnow_sample, cdnow_sample_spend):
+    """The analytic-gradient fitters reproduce lifetimes' fit (params, standard errors, LL) on
+    CDNOW, stay lifetimes fitters, and predict exactly as lifetimes' methods do."""
+    comp = cp.compress_summary(cdnow_sample)
+    fast = cp._fast_bg_class()().fit(comp["frequency"], comp["recency"], comp["T"], weights=comp["weight"])
+    ref = BetaGeoFitter().fit(cdnow_sample["frequency"], cdnow_sample["recency"], cdnow_sample["T"])
+    assert isinstance(fast, BetaGeoFitter)
+    np.testing.assert_allclose(fast.params_[["r", "alpha", "a", "b"]], ref.params_[["r", "alpha", "a", "b"]], rtol=1e-6)
+    np.testing.assert_allclose(fast.standard_errors_, ref.standard_errors_, rtol=1e-4)
+    assert fast._negative_log_likelihood_ == pytest.approx(ref._negative_log_likelihood_, rel=1e-9)
+    # predictions: per-(x, T) hypergeometric terms give lifetimes' numbers, for large and small inputs
+    f, r, t_age = (cdnow_sample[c].to_numpy(dtype=float) for c in ["frequency", "recency", "T"])
+    for t in [1.0, 39.0, 52 * 5]:
+        np.testing.assert_allclose(
+            fast.conditional_expected_number_of_purchases_up_to_time(t, f, r, t_age),
+            BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time(fast, t, f, r, t_age), rtol=1e-12)
+    assert fast.predict(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=5e-4)  # scalars: lifetimes' own path
+    curve = fast._expected_purchases_curve([4.0, 8.0], f, r, t_age)
+    np.testing.assert_allclose(curve[1], ref.conditional_expected_number_of_purchases_up_to_time(8.0, f, r, t_age),
+                               rtol=1e-5)
+    # Gamma-Gamma, weighted (compressed) and not
+    rep = cdnow_sample_spend[cdnow_sample_spend["frequency"] > 0]
+    gg_ref = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+    gg_fast = cp._fast_gamma_gamma_class()().fit(rep["frequency"], rep["monetary_value"])
+    assert isinstance(gg_fast, GammaGammaFitter)
+    np.testing.assert_allclose(gg_fast.params_, gg_ref.params_, rtol=1e-6)
+    np.testing.assert_allclose(gg_fast.standard_errors_, gg_ref.standard_errors_, rtol=1e-4)
+    gg_comp = cp._compress_spend(cdnow_sample_spend)
+    assert gg_comp["weight"].sum() == 946
+    gg_w = cp.fit_gamma_gamma(gg_comp["frequency"], gg_comp["monetary_value"], gg_comp["weight"])
+    np.testing.assert_allclose([gg_w.params[k] for k in "pqv"], gg_ref.params_[["p", "q", "v"]], rtol=1e-6)
+
+
+def test_discounted_clv_curve_path_equals_month_by_month(cdnow_sample):
+    """discounted_clv takes all 12 horizons from the fast fitter at once; same numbers as calling
+    lifetimes' conditional expectation month by month."""
+    comp = cp.compress_summary(cdnow_sample)
+    bg = cp.fit_purchase_model("bg_nbd", comp["frequency"], comp["recency"], comp["T"], comp["weight"])
+    plain = BetaGeoFitter()
+    plain.params_ = bg.fitter.params_.copy()
+    args = (comp["frequency"], comp["recency"], comp["T"], np.full(len(comp), 40.0))
+    kw = dict(horizon_months=12, monthly_discount_rate=0.01, time_unit_days=7)
+    for got, want in zip(cp.discounted_clv(bg.fitter, *args, **kw), cp.discounted_clv(plain, *args, **kw)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_grouping_helpers_equal_pandas_groupby():
+    """_compress_with_codes / _compress_spend give pandas' sorted groups (dense and hashed key paths)."""
+    rng = np.random.default_rng(11)
+    n = 5000
+    for n_t in [40, 5000]:  # small key space (counting) and large (hashing)
+        freq = rng.integers(0, 6, n)
+        summary = pd.DataFrame({
+            "frequency": freq,
+            "recency": np.where(freq > 0, rng.integers(0, 30, n) / 7, 0.0),
+            "T": 30 / 7 + rng.integers(0, n_t, n) / 7,
+            "monetary_value": np.where(freq > 0, rng.integers(-2, 40, n) / 4, 0.0),
+        }).sample(frac=1.0, random_state=1).reset_index(drop=True)
+        codes, comp = cp._compress_with_codes(summary)
+        grouped = summary.groupby(["frequency", "recency", "T"], sort=True)
+        ref = grouped.size().rename("weight").reset_index()
+        pd.testing.assert_frame_equal(comp, ref.astype({"frequency": "int64", "weight": "int64"}))
+        np.testing.assert_array_equal(codes, grouped.ngroup().to_numpy())
+        pd.testing.assert_frame_equal(cp.compress_summary(summary), comp)
+        spend = cp._compress_spend(summary)
+        rep = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+        ref_spend = rep.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+        pd.testing.assert_frame_equal(spend, ref_spend.astype({"weight": "int64"}))
+    empty = summary.iloc[:0]
+    assert len(cp._compress_with_codes(empty)[1]) == 0 and len(cp._compress_spend(empty)) == 0
+
+
+def test_btyd_summary_repeat_spend_is_exact():
+    """Repeat spend = total - first day in DECIMAL: cents that cancel give exactly 0 (flagged as
+    non-positive), never a float residue like 5.5e-17."""
+    rows = [("a", "2024-01-01", 0.1), ("a", "2024-01-02", 0.2), ("a", "2024-01-03", 0.7),
+            ("a", "2024-01-04", -0.9), ("b", "2024-01-01", 0.3), ("b", "2024-01-05", 0.1),
+            ("b", "2024-01-05", 0.2)]
+    s = cp.btyd_summary(duckdb.connect(), _orders(rows), date(2024, 1, 10)).set_index("customer_id")
+    assert s.loc["a", "frequency"] == 3 and s.loc["a", "monetary_value"] == 0.0
+    assert s.loc["a", "first_day_spend"] == 0.1
+    assert s.loc["b", "frequency"] == 1 and s.loc["b", "monetary_value"] == 0.3
+
+
 # ------------------------------------------------------------------------------ 4. CLV units
 
 

@@ -111,7 +111,7 @@ def test_online_retail_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert "Quantity: unreadable value 'six'" in by_row.loc[3, "reason"]
     assert "InvoiceDate: unreadable value 'not a date'" in by_row.loc[4, "reason"] and "unreadable" in by_row.loc[4, "reason"]
     assert by_row.loc[5, "rule"] == "non_product_line"
-    assert "cancellation (C) invoice line has negative quantity" in by_row.loc[6, "reason"]
+    assert "a cancellation (C) invoice line must have a negative quantity" in by_row.loc[6, "reason"]
     orders = orders_for_partition(cs, date(2010, 12, 1))
     assert orders.set_index("order_id").loc["C536370", "amount"] == pytest.approx(-3.70)
     log = load_log_for_partition(cs, date(2010, 12, 1), len(orders), LOADED).iloc[0]
@@ -149,3 +149,40 @@ def test_cdnow_bad_lines_go_to_quarantine(tmp_path):
     assert "dollar_value: dollar_value >= 0 (value -1.0)" in st.loc[3, "reason"] and "number_of_cds: unreadable value 'x'" in st.loc[3, "reason"]
     assert "exactly 4" in st.loc[4, "reason"]
     assert (st.loc[[2, 3, 4], "status"] == "quarantined").all()
+
+
+def test_online_retail_implausible_values_are_quarantined_not_loaded(tmp_path):
+    """Found by trying to break the loader: each of these used to reach raw.orders or crash it."""
+    path = _write_retail(tmp_path, [
+        "536400,22633,HAND WARMER,inf,2010-12-01 08:28:00,1.85,17850.0,United Kingdom",
+        "536401,22633,HAND WARMER,1,2010-12-01 08:28:00,1e308,17850.0,United Kingdom",
+        "536402,22633,HAND WARMER,99999999999999999999,2010-12-01 08:28:00,1.85,17850.0,United Kingdom",
+        "536403,22633,HAND WARMER,1,2010-12-01 08:28:00,1.85,   ,United Kingdom",
+        "536404,22633,HAND WARMER,1,2010-12-06 08:28:00,5.00,12346.0,United Kingdom",
+        "536404,22634,HAND WARMER,1,2010-12-06 08:28:00,7.00,12347.0,United Kingdom",
+        "536405,22633,HAND WARMER,1,2011-12-20 08:28:00,1.85,17850.0,United Kingdom",
+        "536406,22633,HAND WARMER,1,2010-12-06 08:28:00,1.85,17850.0,United Kingdom",
+        "536406,22633,HAND WARMER,2,2012-02-06 08:28:00,1.85,17850.0,United Kingdom",
+        "536407,22633,HAND WARMER,0,2010-12-06 08:28:00,1.85,17850.0,United Kingdom",
+    ])
+    cs = online_retail.classify(online_retail.read_text(path), OR, str(path))
+    st = cs.lines.set_index("source_row")
+    # row 8 is a valid line; its invoice's stray line (row 9) is quarantined on its own date
+    assert st.loc[8, "status"] == "accepted"
+    assert (st.drop(index=8)["status"] == "quarantined").all(), st[["status", "reason"]]
+    assert "|quantity| must be <=" in st.loc[1, "reason"]
+    assert "unit price must be <=" in st.loc[2, "reason"]
+    assert "|quantity| must be <=" in st.loc[3, "reason"]
+    assert "CustomerID is missing" in st.loc[4, "reason"]
+    assert "more than one CustomerID" in st.loc[5, "reason"] and "more than one CustomerID" in st.loc[6, "reason"]
+    assert "after the dataset's last day" in st.loc[7, "reason"]
+    assert "after the dataset's last day" in st.loc[9, "reason"]
+    assert "quantity must not be 0" in st.loc[10, "reason"] and "negative quantity" not in st.loc[10, "reason"]
+    log = pd.concat([load_log_for_partition(cs, m, 0, LOADED) for m in _months(OR)])
+    assert log["rows_read"].sum() == 10 and log["rows_quarantined"].sum() == 9 and log["rows_accepted"].sum() == 1
+
+
+def test_online_retail_broken_csv_structure_names_the_file(tmp_path):
+    path = _write_retail(tmp_path, ["536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom,EXTRA"])
+    with pytest.raises(ValueError, match=r"retail.csv.gz: (not a well-formed comma-separated file|missing column.*found)"):
+        online_retail.read_text(path)

@@ -16,6 +16,12 @@ Why it is shaped like this
   Fader-Hardie compression) and predict on the unique triples too. The BG/NBD and MBG/NBD
   objectives are weighted *means* per customer, so the compressed fit has exactly the same
   optimum as the one-row-per-customer fit, at a fraction of the cost.
+* BG/NBD and Gamma-Gamma are lifetimes fitters whose ``fit`` is lifetimes' own; only the
+  optimiser's objective is ours: lifetimes' negative log-likelihood with an analytic gradient
+  (summed per distinct frequency / age where it can be), in the same BFGS call, instead of
+  autograd, and the Hessian for the standard errors by differencing that gradient. Same
+  parameters as lifetimes (to ~1e-12 on CDNOW), ~10x less time. BG/NBD predictions evaluate
+  the hypergeometric terms once per distinct (frequency, T). See ``_fast_bg_class``.
 * Model choice is made on a holdout carved out of the snapshot's own history (no data after
   ``as_of`` is ever read), and every degradation is written into ``ClvResult.messages``.
 * CLV discounts month by month and converts months into the model's time unit explicitly,
@@ -273,10 +279,18 @@ def _group_codes(columns: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
         if size >= 2 ** 62:
             return None
         combined = combined * len(uniques) + codes
-    codes, uniques = pd.factorize(combined, sort=True)
-    first = np.empty(len(uniques), dtype=np.int64)
+    if size <= 4 * n + 1_000_000:  # dense key space: rank the keys by counting, no hashing
+        present = np.bincount(combined, minlength=size) > 0
+        rank = np.cumsum(present) - 1
+        codes = rank[combined]
+        k = int(rank[-1]) + 1 if size else 0
+    else:
+        codes, uniques = pd.factorize(combined, sort=True)
+        codes = codes.astype(np.int64, copy=False)
+        k = len(uniques)
+    first = np.empty(k, dtype=np.int64)
     first[codes] = np.arange(n, dtype=np.int64)
-    return codes.astype(np.int64, copy=False), first
+    return codes, first
 
 
 def _compress_with_codes(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -497,6 +511,13 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
+def _unique_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, return_inverse=True)`` for NaN-free arrays, by hashing (several times
+    faster than np.unique's full sort when there are few distinct values)."""
+    codes, uniques = pd.factorize(a, sort=True)
+    return np.asarray(uniques), codes.astype(np.intp, copy=False)
+
+
 class _BgNbdObjective:
     """lifetimes' ``BetaGeoFitter._negative_log_likelihood`` (weighted mean per customer, in
     log-parameters, plus ``penalizer * sum(params**2)``) and its analytic gradient.
@@ -519,9 +540,9 @@ class _BgNbdObjective:
         w = np.asarray(weights, dtype=float)
         self.pen = float(penalizer_coef)
         self.wsum = float(w.sum())
-        self.xu, xinv = np.unique(x, return_inverse=True)
+        self.xu, xinv = _unique_inverse(x)
         self.w_x = np.bincount(xinv, weights=w, minlength=len(self.xu))
-        self.Tu, tinv = np.unique(T, return_inverse=True)
+        self.Tu, tinv = _unique_inverse(T)
         self.w_T = np.bincount(tinv, weights=w, minlength=len(self.Tu))
         self.wx_T = np.bincount(tinv, weights=w * x, minlength=len(self.Tu))
         rep = x > 0
@@ -529,7 +550,7 @@ class _BgNbdObjective:
         self.w_rep = w[rep]
         self.xinv_rep = xinv[rep]
         self.tinv_rep = tinv[rep]
-        self.Ru, self.rinv_rep = np.unique(rec[rep], return_inverse=True)
+        self.Ru, self.rinv_rep = _unique_inverse(rec[rep])
         self._buf = np.empty((5, len(self.x_rep)))
 
     def value_and_grad(self, log_params):
@@ -609,7 +630,7 @@ class _GammaGammaObjective:
         w = np.asarray(weights, dtype=float)
         self.pen = float(penalizer_coef)
         self.wsum = float(w.sum())
-        self.xu, xinv = np.unique(x, return_inverse=True)
+        self.xu, xinv = _unique_inverse(x)
         self.w_x = np.bincount(xinv, weights=w, minlength=len(self.xu))
         self.log_xu = np.log(self.xu)
         log_m = np.log(m)
@@ -709,32 +730,43 @@ def _fast_bg_class():
             return _analytic_fit(objective, initial_params, params_size, disp, tol=tol, bounds=bounds, **kwargs)
 
         def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
+            if np.ndim(t) == 0:
+                return self._expected_purchases_curve([t], frequency, recency, T)[0]
+            return super().conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+
+        def _expected_purchases_curve(self, ts, frequency, recency, T):
+            """lifetimes' conditional expectation for each horizon in ``ts`` (a list of arrays);
+            the hypergeometric part depends on (x, T, t) only and is evaluated once per distinct
+            (x, T), the recency part once per row for all horizons."""
             x = np.asarray(frequency)
             recency_a = np.asarray(recency)
             T_a = np.asarray(T)
             pairs = None
-            if np.ndim(t) == 0 and x.ndim == 1 and x.shape == recency_a.shape == T_a.shape and len(x) > 256:
+            if x.ndim == 1 and x.shape == recency_a.shape == T_a.shape and len(x) > 256:
                 pairs = _pair_codes(x, T_a)
             if pairs is None:
-                return super().conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+                return [super(FastBetaGeoFitter, self).conditional_expected_number_of_purchases_up_to_time(
+                    t, frequency, recency, T) for t in ts]
             codes, first = pairs
             r, alpha, a, b = self._unload_params("r", "alpha", "a", "b")
             xu, Tu = x[first], T_a[first]
-            # lifetimes' expression, term by term, on the distinct (x, T)
-            _a = r + xu
-            _b = b + xu
-            _c = a + b + xu - 1
-            _z = t / (alpha + Tu + t)
-            ln_hyp_term = np.log(hyp2f1(_a, _b, _c, _z))
-            ln_hyp_term_alt = np.log(hyp2f1(_c - _a, _c - _b, _c, _z)) + (_c - _a - _b) * np.log(1 - _z)
-            ln_hyp_term = np.where(np.isinf(ln_hyp_term), ln_hyp_term_alt, ln_hyp_term)
-            first_term = (a + b + xu - 1) / (a - 1)
-            second_term = 1 - np.exp(ln_hyp_term + (r + xu) * np.log((alpha + Tu) / (alpha + t + Tu)))
-            numerator = (first_term * second_term)[codes]
             denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T_a) / (alpha + recency_a)) ** (r + x)
-            return numerator / denominator
+            out = []
+            for t in ts:
+                # lifetimes' expression, term by term, on the distinct (x, T)
+                _a = r + xu
+                _b = b + xu
+                _c = a + b + xu - 1
+                _z = t / (alpha + Tu + t)
+                ln_hyp_term = np.log(hyp2f1(_a, _b, _c, _z))
+                ln_hyp_term_alt = np.log(hyp2f1(_c - _a, _c - _b, _c, _z)) + (_c - _a - _b) * np.log(1 - _z)
+                ln_hyp_term = np.where(np.isinf(ln_hyp_term), ln_hyp_term_alt, ln_hyp_term)
+                first_term = (a + b + xu - 1) / (a - 1)
+                second_term = 1 - np.exp(ln_hyp_term + (r + xu) * np.log((alpha + Tu) / (alpha + t + Tu)))
+                out.append((first_term * second_term)[codes] / denominator)
+            return out
 
-    FastBetaGeoFitter.__qualname__ = FastBetaGeoFitter.__name__
+    FastBetaGeoFitter.__name__ = FastBetaGeoFitter.__qualname__ = "_FastBetaGeoFitter"
     return FastBetaGeoFitter
 
 
@@ -749,8 +781,18 @@ def _fast_gamma_gamma_class():
             objective = _GammaGammaObjective(*minimizing_function_args)
             return _analytic_fit(objective, initial_params, params_size, disp, tol=tol, bounds=bounds, **kwargs)
 
-    FastGammaGammaFitter.__qualname__ = FastGammaGammaFitter.__name__
+    FastGammaGammaFitter.__name__ = FastGammaGammaFitter.__qualname__ = "_FastGammaGammaFitter"
     return FastGammaGammaFitter
+
+
+def __getattr__(name: str):
+    """The fast fitter classes are built on first use (lifetimes is imported lazily); exposing
+    them as module attributes lets pickle find them, so fitted objects pickle like lifetimes'."""
+    if name == "_FastBetaGeoFitter":
+        return _fast_bg_class()
+    if name == "_FastGammaGammaFitter":
+        return _fast_gamma_gamma_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _make_purchase_fitter(name: str, penalizer: float):
@@ -858,7 +900,7 @@ def fit_gamma_gamma(
                 n_patterns=int(len(f)), penalizer_coef=math.nan, status="failed")
     if n < max(min_customers, 1):
         return FittedModel(**base, detail=f"only {n} repeat buyers with positive spend (< {min_customers})")
-    if np.unique(m).size < 2:
+    if m.min() == m.max():
         return FittedModel(**base, detail="all repeat buyers have the same spend: no spread to fit")
 
     from lifetimes import GammaGammaFitter
@@ -937,21 +979,25 @@ def expected_order_value(
     n = len(summary)
     f = summary["frequency"].to_numpy(dtype=float)
     m = summary["monetary_value"].to_numpy(dtype=float)
-    basis = np.full(n, "fallback_mean_first_purchase", dtype=object)
+    # basis as small-integer codes, turned into labels once (element-wise assignment of Python
+    # strings into an object array costs ~0.1 s per million customers)
+    labels = np.array(["fallback_mean_first_purchase", "gamma_gamma_population_mean", "gamma_gamma",
+                       "population_mean_non_positive_spend"], dtype=object)
+    code = np.zeros(n, dtype=np.int8)
     value = np.full(n, max(float(fallback_value), 0.0) if np.isfinite(fallback_value) else 0.0)
     if gamma_gamma is not None and gamma_gamma.ok:
         p, q, v = (gamma_gamma.params[k] for k in ("p", "q", "v"))
         pop_mean = p * v / (q - 1)
         value[:] = pop_mean
-        basis[:] = "gamma_gamma_population_mean"
+        code[:] = 1
         good = (f > 0) & (m > 0)
         w_ind = p * f[good] / (p * f[good] + q - 1)
         value[good] = (1 - w_ind) * pop_mean + w_ind * m[good]
-        basis[good] = "gamma_gamma"
+        code[good] = 2
         bad = (f > 0) & ~(m > 0)
-        basis[bad] = "population_mean_non_positive_spend"
+        code[bad] = 3
     value = np.where(np.isfinite(value), np.maximum(value, 0.0), 0.0)
-    return value, basis
+    return value, labels[code]
 
 
 def discounted_clv(
@@ -982,10 +1028,17 @@ def discounted_clv(
     t_age = np.asarray(T, dtype=float)
     value = np.asarray(order_value, dtype=float)
     units_per_month = days_per_month / time_unit_days
+    months = range(1, int(horizon_months) + 1)
+    curve = getattr(fitter, "_expected_purchases_curve", None)  # all horizons in one pass, if offered
+    if curve is not None:
+        with _quiet():
+            cums = curve([m * units_per_month for m in months], f, r, t_age)
+    else:
+        cums = (expected_purchases(fitter, m * units_per_month, f, r, t_age) for m in months)
     cum_prev = np.zeros_like(f)
     clv = np.zeros_like(f)
-    for month in range(1, int(horizon_months) + 1):
-        cum = expected_purchases(fitter, month * units_per_month, f, r, t_age)
+    for month, cum in zip(months, cums):
+        cum = np.asarray(cum, dtype=float)
         cum = np.where(np.isfinite(cum), np.maximum(cum, cum_prev), cum_prev)  # monotone, finite
         clv += (cum - cum_prev) * value * margin / (1.0 + monthly_discount_rate) ** month
         cum_prev = cum
@@ -1161,8 +1214,11 @@ def _summary_from_src(con, src: str, as_of: date, time_unit_days: float) -> pd.D
     for col in ("recency", "T", "monetary_value", "first_day_spend"):
         out[col] = out[col].astype("float64")
     for col in ("first_purchase_date", "last_purchase_date"):
-        out[col] = pd.to_datetime(out[col])
-    return out.reset_index(drop=True)
+        if not pd.api.types.is_datetime64_dtype(out[col]):  # DuckDB gives datetime64 already
+            out[col] = pd.to_datetime(out[col])
+    if not out.index.equals(pd.RangeIndex(len(out))):
+        out = out.reset_index(drop=True)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -49,10 +49,13 @@ def assign_partitions(order_ts: pd.Series, group: pd.Series, profile: Profile) -
     order_min = order_ts.groupby(group, sort=False).transform("min")
     months = month_start(order_min)
     first, last = pd.Timestamp(profile.first_month), pd.Timestamp(profile.last_month)
+    end = pd.Timestamp(profile.data_end) + pd.Timedelta(days=1)
     problem = pd.Series(None, index=order_ts.index, dtype=object)
     problem[months.isna()] = "order date unreadable; loaded with the first partition"
-    problem[months < first] = f"order date before the profile window ({profile.first_month:%Y-%m})"
-    problem[months > last] = f"order date after the profile window ({profile.last_month:%Y-%m})"
+    # each line's own date counts too: one stray line must not ride in on its invoice's date
+    problem[(order_ts >= end) | (month_start(order_ts) > last)] = (
+        f"order date after the dataset's last day ({profile.data_end}): no snapshot would ever see it")
+    problem[(months < first) | (month_start(order_ts) < first)] = f"order date before the profile window ({profile.first_month:%Y-%m})"
     months = months.fillna(first).clip(lower=first, upper=last)
     return months, problem
 

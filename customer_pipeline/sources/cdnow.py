@@ -30,8 +30,10 @@ LINE_SCHEMA = pa.DataFrameSchema(
         "customer_id": pa.Column(str, pa.Check.str_matches(r"^\d+$", error="customer id is numeric"), nullable=False),
         "order_ts": pa.Column("datetime64[ns]", nullable=False),
         "quantity": pa.Column(float, [pa.Check.ge(1, error="number_of_cds >= 1"),
+                                      pa.Check.le(1_000_000, error="number_of_cds <= 1,000,000"),
                                       pa.Check(lambda s: s == np.round(s), error="number_of_cds is an integer")], nullable=False),
-        "amount": pa.Column(float, pa.Check.ge(0, error="dollar_value >= 0"), nullable=False),
+        "amount": pa.Column(float, [pa.Check.ge(0, error="dollar_value >= 0"),
+                                    pa.Check.le(1e9, error="dollar_value <= 1e9")], nullable=False),
     },
     coerce=False,
 )

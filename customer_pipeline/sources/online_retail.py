@@ -47,20 +47,30 @@ RULE_DOCS = {
     "zero_unit_price": "free line (UnitPrice = 0): no revenue",
 }
 
+# Plausibility bounds: beyond them a value is a data error (and would overflow the exact DECIMAL
+# money sums downstream), so the line is quarantined rather than loaded.
+MAX_QUANTITY = 1_000_000
+MAX_UNIT_PRICE = 1_000_000.0
+
 LINE_SCHEMA = pa.DataFrameSchema(
     {
         "customer_id": pa.Column(str, nullable=False),
         "invoice_no": pa.Column(str, pa.Check.str_matches(r"^C?[0-9]+$", error="invoice number is numeric with an optional C prefix")),
-        "quantity": pa.Column(float, [pa.Check(lambda s: s != 0, error="quantity is not 0"),
-                                      pa.Check(lambda s: s == np.round(s), error="quantity is an integer")], nullable=False),
+        "quantity": pa.Column(float, [pa.Check(lambda s: s != 0, error="quantity must not be 0"),
+                                      pa.Check(lambda s: s.abs() <= MAX_QUANTITY, error=f"|quantity| must be <= {MAX_QUANTITY:,}"),
+                                      pa.Check(lambda s: s == np.round(s), error="quantity must be an integer")], nullable=False),
         "order_ts": pa.Column("datetime64[ns]", nullable=False),
-        "unit_price": pa.Column(float, pa.Check.ge(0, error="unit price >= 0"), nullable=False),
+        "unit_price": pa.Column(float, [pa.Check.ge(0, error="unit price must be >= 0"),
+                                        pa.Check.le(MAX_UNIT_PRICE, error=f"unit price must be <= {MAX_UNIT_PRICE:,}")],
+                                nullable=False),
     },
     checks=[
-        pa.Check(lambda df: ~df["invoice_no"].str.startswith("C") | (df["quantity"] < 0) | df["quantity"].isna(),
-                 error="cancellation (C) invoice line has negative quantity"),
-        pa.Check(lambda df: df["invoice_no"].str.startswith("C") | (df["quantity"] > 0) | df["quantity"].isna(),
-                 error="negative quantity only on a cancellation (C) invoice"),
+        pa.Check(lambda df: ~df["invoice_no"].str.startswith("C") | ~(df["quantity"] > 0),
+                 error="a cancellation (C) invoice line must have a negative quantity"),
+        pa.Check(lambda df: df["invoice_no"].str.startswith("C") | ~(df["quantity"] < 0),
+                 error="a negative quantity is only allowed on a cancellation (C) invoice"),
+        pa.Check(lambda df: df.groupby("invoice_no")["customer_id"].transform("nunique") <= 1,
+                 error="the invoice has lines for more than one CustomerID"),
     ],
     coerce=False,
 )
@@ -75,13 +85,17 @@ def read_text(path: Path) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         df = con.execute(
-            "SELECT * FROM read_csv(?, header=true, all_varchar=true, quote='\"', escape='\"', strict_mode=true)",
-            [str(path)]).df()
+            "SELECT * FROM read_csv(?, header=true, all_varchar=true, delim=',', quote='\"', escape='\"', "
+            "strict_mode=true)", [str(path)]).df()
+    except duckdb.Error as err:  # structural CSV errors: name the file, keep DuckDB's line number
+        raise ValueError(f"{path}: not a well-formed comma-separated file with the columns {SOURCE_COLUMNS}: "
+                         f"{str(err).splitlines()[0]}") from err
     finally:
         con.close()
     missing = [c for c in SOURCE_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; expected {SOURCE_COLUMNS}")
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {SOURCE_COLUMNS}, found {list(df.columns)} "
+                         f"(a line with a different number of fields also makes the header unreadable)")
     df = df[SOURCE_COLUMNS]
     df.index = pd.RangeIndex(1, len(df) + 1)  # = source_row: 1-based data rows, header excluded
     return df
@@ -90,6 +104,7 @@ def read_text(path: Path) -> pd.DataFrame:
 def normalise_customer_id(s: pd.Series) -> pd.Series:
     """'17850.0' -> '17850' (the file writes the integer id as a float); anything else verbatim."""
     s = s.str.strip()
+    s = s.where(s != "", None)  # a blank id is a missing id
     return s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
 
 

@@ -44,7 +44,9 @@ def connect(path: Path | str, *, read_only: bool = False, timeout_s: float = 60.
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as err:
-            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+            if "lock" not in str(err).lower():
+                raise  # not a lock: DuckDB's own message names the file and the problem
+            if time.monotonic() > deadline:
                 raise WarehouseLockedError(
                     f"could not open {path}: {err}. Another process (a notebook, a second run) holds "
                     f"the database; close it and retry.") from err
