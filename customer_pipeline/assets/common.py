@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from datetime import date
 
 import dagster as dg
@@ -31,8 +32,10 @@ def all_earlier_partitions() -> dg.TimeWindowPartitionMapping:
     """A snapshot of month M reads every month up to M (it is cumulative), not just M."""
     p = profile()
     months = (p.last_month.year - p.first_month.year) * 12 + p.last_month.month - p.first_month.month + 1
-    return dg.TimeWindowPartitionMapping(start_offset=-(months - 1), end_offset=0,
-                                         allow_nonexistent_upstream_partitions=True)
+    with warnings.catch_warnings():  # the parameter is marked beta in dagster 1.13; we rely on it knowingly
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(start_offset=-(months - 1), end_offset=0,
+                                             allow_nonexistent_upstream_partitions=True)
 
 
 def month_of(context: dg.AssetExecutionContext) -> date:
