@@ -28,7 +28,8 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m customer_pipeline.cli run --dataset $(DATASET)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	# two workers, one test file each at a time: the three end-to-end runs (one file per dataset) overlap
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
