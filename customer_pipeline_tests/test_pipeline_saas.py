@@ -18,7 +18,7 @@ def saas_db(tmp_path_factory, monkeypatch_module):
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     mp = pytest.MonkeyPatch()
-    mp.setenv("CUSTOMER_PIPELINE_SAAS_CUSTOMERS", "2000")  # smaller than the default 5,000: keeps the suite fast
+    mp.setenv("CUSTOMER_PIPELINE_SAAS_CUSTOMERS", "1200")  # smaller than the default 5,000: keeps the suite fast
     yield mp
     mp.undo()
 

@@ -6,13 +6,13 @@ when CUSTOMER_PIPELINE_REQUIRE_SHARED_DATA=1 (CI).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from customer_pipeline_tests.conftest import shared_file
 from customer_pipeline.analytics.sbg import (
     fit_cohort_sbg,
     fit_sbg,
@@ -27,25 +27,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = {"regular": (0.704, 1.182), "highend": (0.668, 3.806)}
 
 
-def _shared_file(name: str) -> Path:
-    folder = Path(os.environ.get("CUSTOMER_PIPELINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-    path = folder / name
-    if not path.exists():
-        msg = f"{path} not found (set CUSTOMER_PIPELINE_SHARED_DATA to the folder holding the shared datasets)"
-        if os.environ.get("CUSTOMER_PIPELINE_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
-
-
 @pytest.fixture(scope="module")
 def survival_table() -> pd.DataFrame:
-    return pd.read_csv(_shared_file("sbg_fader_hardie_2007_survival.csv"))
+    return pd.read_csv(shared_file("sbg_fader_hardie_2007_survival.csv"))
 
 
 @pytest.fixture(scope="module")
 def customers_table() -> pd.DataFrame:
-    return pd.read_csv(_shared_file("sbg_fader_hardie_2007_customers.csv"))
+    return pd.read_csv(shared_file("sbg_fader_hardie_2007_customers.csv"))
 
 
 @pytest.mark.parametrize("segment", ["regular", "highend"])
