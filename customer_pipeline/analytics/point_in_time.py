@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from customer_pipeline.analytics.common import cutoff
+from customer_pipeline.storage.warehouse import table_exists
 
 # table -> (event column, columns masked to NULL when after the cutoff)
 SUBSCRIPTION_TABLES = {
@@ -25,11 +26,6 @@ SUBSCRIPTION_TABLES = {
 }
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema=? AND table_name=?",
-                            [schema, name]).fetchone()[0])
-
-
 def tables_as_of(con: duckdb.DuckDBPyConnection, as_of: date, kind: str) -> dict[str, pd.DataFrame]:
     """orders (and, for subscription businesses, the subscription tables) known at the end of ``as_of``."""
     end = pd.Timestamp(cutoff(as_of))
@@ -38,7 +34,7 @@ def tables_as_of(con: duckdb.DuckDBPyConnection, as_of: date, kind: str) -> dict
         "FROM raw.orders WHERE order_ts < ? ORDER BY order_ts, order_id", [end.to_pydatetime()]).df()}
     if kind == "subscription":
         for table, (event, masked) in SUBSCRIPTION_TABLES.items():
-            if not _exists(con, "raw", table):
+            if not table_exists(con, f"raw.{table}"):
                 continue
             df = con.execute(f'SELECT * FROM raw.{table} WHERE "{event}" < ?', [end.to_pydatetime()]).df()
             for col in masked:

@@ -14,6 +14,7 @@ from customer_pipeline.assets.common import OWNERS, all_earlier_partitions, as_o
 from customer_pipeline.assets.metadata import preview, table_metadata
 from customer_pipeline.assets.raw import RAW_ORDERS
 from customer_pipeline.storage.io_manager import Warehouse
+from customer_pipeline.storage.warehouse import table_exists
 
 KINDS = {"duckdb", "pandas", "scikitlearn"}
 CHURN_FEATURES = dg.AssetKey(["analytics", "churn_features"])
@@ -70,13 +71,8 @@ def churn_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> p
 
 def _previous_model(con, as_of: date):
     row = con.execute("SELECT model_bytes FROM analytics.churn_models WHERE as_of_date < ? ORDER BY as_of_date DESC LIMIT 1",
-                      [as_of]).fetchone() if _table_exists(con, "analytics", "churn_models") else None
+                      [as_of]).fetchone() if table_exists(con, "analytics.churn_models") else None
     return churn_core.model_from_bytes(bytes(row[0])) if row else None
-
-
-def _table_exists(con, schema: str, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema=? AND table_name=?",
-                            [schema, name]).fetchone()[0])
 
 
 def _metrics_row(as_of: date, model, status: str, message: str) -> pd.DataFrame:
@@ -203,7 +199,7 @@ def health_scores(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd
         feats = con.execute("SELECT * FROM analytics.churn_features WHERE as_of_date = ?", [as_of]).df()
         prev = (con.execute("SELECT customer_id, health_score FROM analytics.health_scores WHERE as_of_date = "
                             "(SELECT max(as_of_date) FROM analytics.health_scores WHERE as_of_date < ?)", [as_of]).df()
-                if _table_exists(con, "analytics", "health_scores") else None)
+                if table_exists(con, "analytics.health_scores") else None)
     feats["as_of_date"] = pd.to_datetime(feats["as_of_date"])
     df = build_health(feats[["as_of_date", "customer_id", *feature_columns(kind)]], prev, kind=kind)
     df = schemas.validate(_with_contract_columns(df, schemas.HealthScores), schemas.HealthScores, f"health_scores {as_of}")
